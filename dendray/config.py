@@ -1,0 +1,141 @@
+"""The server's configuration: one YAML file, read once and passed around as data.
+
+`Config` is what every component receives (actors get it as a plain dict via
+`to_dict`, so it crosses process and node boundaries unchanged).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+COMPONENTS = ("room_server", "sync", "accounts")
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing, unreadable or invalid."""
+
+
+@dataclass
+class ListenConfig:
+    bind_address: str = "127.0.0.1"
+    client_port: int = 8008
+    federation_port: int = 8448
+
+
+@dataclass
+class DatabaseSection:
+    # None: start the embedded PostgreSQL with its data under data_dir/postgres.
+    dsn: str | None = None
+    database: str = "dendray"
+    pool_max_size: int = 10
+
+
+@dataclass
+class RegistrationConfig:
+    enabled: bool = False
+    # Single-step m.login.dummy registration (test and private servers).
+    open: bool = False
+    # Tokens accepted for m.login.registration_token; empty means none.
+    tokens: list[str] = field(default_factory=list)
+    shared_secret: str | None = None
+
+
+@dataclass
+class RateLimitConfig:
+    enabled: bool = True
+    per_second: float = 10.0
+    burst: int = 50
+    # Unauthenticated endpoints (register, login) per client IP.
+    ip_per_second: float = 2.0
+    ip_burst: int = 20
+
+
+@dataclass
+class LimitsConfig:
+    max_event_bytes: int = 65536
+    max_request_bytes: int = 1_048_576
+    max_sync_timeout_ms: int = 60_000
+
+
+@dataclass
+class Config:
+    server_name: str = "localhost"
+    public_baseurl: str = "http://localhost:8008/"
+    data_dir: str = "./data"
+    signing_key_path: str = "./data/signing.key"
+    # The signing key's content; filled from signing_key_path when loaded.
+    signing_key: str = ""
+    listen: ListenConfig = field(default_factory=ListenConfig)
+    database: DatabaseSection = field(default_factory=DatabaseSection)
+    shards: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COMPONENTS, 1))
+    registration: RegistrationConfig = field(default_factory=RegistrationConfig)
+    rate_limits: RateLimitConfig = field(default_factory=RateLimitConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    default_room_version: str = "12"
+    access_token_lifetime_ms: int | None = None
+
+    def shard_count(self, component: str) -> int:
+        return max(1, int(self.shards.get(component, 1)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Config:
+        return _build(cls, raw, "")
+
+
+_SECTIONS = {
+    "listen": ListenConfig,
+    "database": DatabaseSection,
+    "registration": RegistrationConfig,
+    "rate_limits": RateLimitConfig,
+    "limits": LimitsConfig,
+}
+
+
+def _build(cls: type, raw: Any, where: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where or 'config'} must be a mapping")
+    known = {f.name for f in fields(cls)}
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"unknown setting(s) in {where or 'config'}: {', '.join(sorted(unknown))}")
+    values = {}
+    for name, value in raw.items():
+        section = _SECTIONS.get(name) if cls is Config else None
+        values[name] = _build(section, value, name) if section else value
+    try:
+        return cls(**values)
+    except TypeError as e:
+        raise ConfigError(str(e)) from None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read the YAML file and the signing key it names; paths are relative to the file."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except OSError as e:
+        raise ConfigError(f"cannot read {path}: {e.strerror}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path} is not valid YAML: {e}") from None
+    config = Config.from_dict(raw)
+    base = path.resolve().parent
+    config.data_dir = str((base / config.data_dir).resolve())
+    key_path = (base / config.signing_key_path).resolve()
+    config.signing_key_path = str(key_path)
+    try:
+        config.signing_key = key_path.read_text().strip()
+    except OSError as e:
+        raise ConfigError(f"cannot read signing key {key_path}: {e.strerror}") from None
+    return config
+
+
+def new_shared_secret() -> str:
+    return secrets.token_urlsafe(32)
