@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dendray import init_cmd, protocol_cli
+from dendray import init_cmd, protocol_cli, run_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dendray", description="the dendray Matrix homeserver")
     sub = parser.add_subparsers(dest="command", required=True)
     init_cmd.add_parser(sub)
+    run_cmd.add_parser(sub)
     protocol_cli.add_parser(sub)
     return parser
 
@@ -22,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
         return protocol_cli.run(args)
     if args.command == "init":
         return init_cmd.run(args)
+    if args.command == "run":
+        return run_cmd.run(args)
     return 2
 
 

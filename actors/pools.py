@@ -1,0 +1,59 @@
+"""Create (or find) every component's pool of named actors, and remove them.
+
+Actors are detached and named `<component>-<shard>`, created with
+`get_if_exists`, so any process (the `dendray run` driver, an ingress
+replica after `serve deploy`) can call this and they all agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ray
+from ray.actor import ActorClass
+
+from sharding.names import NAMESPACE, actor_name
+
+# Ray restarts a dead actor forever; calls in flight fail rather than being
+# replayed (the router retries the idempotent ones).
+BASE_OPTIONS: dict[str, Any] = {
+    "lifetime": "detached",
+    "namespace": NAMESPACE,
+    "get_if_exists": True,
+    "max_restarts": -1,
+    "max_task_retries": 0,
+    "num_cpus": 0,
+    "max_concurrency": 10_000,
+    "scheduling_strategy": "SPREAD",
+}
+
+
+def _actor_classes() -> dict[str, ActorClass]:
+    # Imported here so importing this module stays cheap for the CLI.
+    from actors.accounts.actor import AccountsActor
+    from actors.room_server.actor import RoomServerActor
+    from actors.sync.actor import SyncActor
+
+    return {"room_server": RoomServerActor, "sync": SyncActor, "accounts": AccountsActor}
+
+
+def ensure_pools(config: dict[str, Any]) -> None:
+    """Make sure every shard of every component exists; return once all are ready."""
+    refs = []
+    for component, cls in _actor_classes().items():
+        for shard in range(max(1, int(config["shards"].get(component, 1)))):
+            handle = cls.options(name=actor_name(component, shard), **BASE_OPTIONS).remote(
+                config, shard
+            )
+            refs.append(handle.ready.remote())
+    ray.get(refs)
+
+
+def remove_pools(config: dict[str, Any]) -> None:
+    """Kill every actor of every pool (for a clean stop)."""
+    for component in _actor_classes():
+        for shard in range(max(1, int(config["shards"].get(component, 1)))):
+            try:
+                ray.kill(ray.get_actor(actor_name(component, shard), namespace=NAMESPACE))
+            except ValueError:
+                pass
