@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+CONFIG ?= data/dendray.yaml
+
 run: $(STAMP)
-	$(BIN)/dendray run
+	test -f $(CONFIG) || $(BIN)/dendray init --config $(CONFIG) --open-registration
+	$(BIN)/dendray run --config $(CONFIG)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
