@@ -69,14 +69,25 @@ class RunningServer:
             return
         self._stopped = True
         try:
+            self._stop_ray_side()
+        finally:
+            if self.embedded is not None:
+                self.embedded.stop()
+
+    def restart(self) -> None:
+        """Stop Serve, the actors and Ray, then start them again on the same database."""
+        self._stop_ray_side()
+        fresh = start_server(self.config, ready_timeout=120.0)
+        self.owns_ray, self.client_url = fresh.owns_ray, fresh.client_url
+
+    def _stop_ray_side(self) -> None:
+        try:
             serve.delete(APP_NAME)
             serve.shutdown()
         finally:
             remove_pools(self.config.to_dict())
             if self.owns_ray:
                 ray.shutdown()
-            if self.embedded is not None:
-                self.embedded.stop()
 
 
 def start_server(
