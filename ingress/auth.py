@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 
 from fastapi import Depends, Request
 
+# The token format belongs to the accounts component, which mints the tokens.
+from actors.accounts.tokens import user_of_token
 from ingress.services import Services, get_services
 from protocol.errors import missing_token, unknown_token
-
-TOKEN_PREFIX = "dr_"
 
 
 @dataclass(frozen=True)
@@ -20,19 +18,6 @@ class Requester:
     device_id: str
     access_token: str
     ip: str
-
-
-def user_of_token(token: str) -> str | None:
-    """The user a token was issued to (`dr_<base64url(user_id)>_<secret>`), for routing."""
-    if not token.startswith(TOKEN_PREFIX):
-        return None
-    encoded, sep, _ = token[len(TOKEN_PREFIX):].partition("_")
-    if not sep:
-        return None
-    try:
-        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
 
 
 def token_from_request(request: Request) -> str | None:

@@ -1,14 +1,202 @@
-"""The sync component's logic (a plain class; actor.py wraps it for Ray)."""
+"""The sync component: every client read of room data, and the /sync long-poll.
+
+Sharded by user ID: a shard serves the reads of its users and wakes their
+long-polls when a room server says something was committed for them
+(`on_new_event`). Everything is read from PostgreSQL; what the shard holds
+in memory (state groups, room versions, waiters, lazy-loading knowledge) is
+a cache that a restart simply rebuilds or forgets.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from actors.context import Context
+from actors.sync import context as event_context
+from actors.sync import directory, event_store, filter_store, messages, room_state
+from actors.sync.event_access import EventAccess, Viewer
+from actors.sync.filters import holds_nul, parse_sync_filter
+from actors.sync.notifier import Notifier
+from actors.sync.state_groups import StateGroupReader
+from actors.sync.sync_handler import SyncHandler
+from protocol.errors import bad_json, forbidden, not_found
 
 
 class SyncService:
     def __init__(self, ctx: Context, shard: int) -> None:
         self.ctx = ctx
         self.shard = shard
+        self.access = EventAccess(StateGroupReader())
+        self.notifier = Notifier()
+        self.handler = SyncHandler(
+            ctx.pool, self.access, self.notifier,
+            writer_count=ctx.config.shard_count("room_server"),
+            max_timeout_ms=ctx.config.limits.max_sync_timeout_ms,
+        )
+
+    @property
+    def writer_count(self) -> int:
+        return max(self.ctx.config.shard_count("room_server"), len(self.notifier.current.writers))
 
     async def recover(self) -> None:
-        """Rebuild what this shard caches from PostgreSQL (nothing yet)."""
+        """Learn where every writer is; the caches fill as requests come."""
+        async with self.ctx.pool.acquire() as conn:
+            self.notifier.advance(await event_store.writer_positions(conn))
+
+    # --- called by room servers --------------------------------------------------
+
+    async def on_new_event(self, writer: int, pos: int, room_id: str, user_ids: list[str]) -> None:
+        self.notifier.on_new_event(writer, pos, room_id, user_ids)
+
+    # --- /sync and filters -------------------------------------------------------
+
+    async def sync(
+        self,
+        user_id: str,
+        device_id: str | None,
+        *,
+        filter: str | None = None,
+        since: str | None = None,
+        full_state: bool = False,
+        timeout_ms: int = 0,
+        use_state_after: bool = False,
+    ) -> dict[str, Any]:
+        request = await self.handler.request(
+            user_id, device_id, filter_param=filter, since=since, full_state=full_state,
+            timeout_ms=timeout_ms, use_state_after=use_state_after,
+        )
+        return await self.handler.sync(request)
+
+    async def create_filter(
+        self, requester: str, user_id: str, definition: dict[str, Any]
+    ) -> dict[str, Any]:
+        if requester != user_id:
+            raise forbidden("Cannot create filters for other users")
+        parse_sync_filter(definition, bad_json)
+        if holds_nul(definition):
+            raise bad_json("Filters cannot contain U+0000")
+        return {"filter_id": await filter_store.create_filter(self.ctx.pool, user_id, definition)}
+
+    async def get_filter(self, requester: str, user_id: str, filter_id: str) -> dict[str, Any]:
+        if requester != user_id:
+            raise forbidden("Cannot read filters of other users")
+        definition = await filter_store.get_filter(self.ctx.pool, user_id, filter_id)
+        if definition is None:
+            raise not_found("No such filter")
+        return definition
+
+    # --- room reads ----------------------------------------------------------------
+
+    async def messages(
+        self,
+        user_id: str,
+        device_id: str | None,
+        room_id: str,
+        *,
+        direction: str,
+        from_token: str | None = None,
+        to_token: str | None = None,
+        limit: int | None = None,
+        filter: str | None = None,
+    ) -> dict[str, Any]:
+        query = messages.MessagesQuery(room_id, direction, from_token, to_token, limit, filter)
+        async with self.ctx.pool.acquire() as conn:
+            return await messages.messages(
+                conn, self.access, Viewer(user_id, device_id), query, self.writer_count
+            )
+
+    async def context(
+        self,
+        user_id: str,
+        device_id: str | None,
+        room_id: str,
+        event_id: str,
+        *,
+        limit: int | None = None,
+        filter: str | None = None,
+    ) -> dict[str, Any]:
+        query = event_context.ContextQuery(room_id, event_id, limit, filter)
+        async with self.ctx.pool.acquire() as conn:
+            return await event_context.context(conn, self.access, Viewer(user_id, device_id), query)
+
+    async def event(
+        self, user_id: str, device_id: str | None, room_id: str, event_id: str
+    ) -> dict[str, Any]:
+        async with self.ctx.pool.acquire() as conn:
+            return await event_context.event(
+                conn, self.access, Viewer(user_id, device_id), room_id, event_id
+            )
+
+    async def state(self, user_id: str, device_id: str | None, room_id: str) -> list[dict[str, Any]]:
+        async with self.ctx.pool.acquire() as conn:
+            return await room_state.room_state(conn, self.access, Viewer(user_id, device_id), room_id)
+
+    async def state_event(
+        self,
+        user_id: str,
+        device_id: str | None,
+        room_id: str,
+        event_type: str,
+        state_key: str,
+        format: str = "content",
+    ) -> dict[str, Any]:
+        async with self.ctx.pool.acquire() as conn:
+            return await room_state.state_event(
+                conn, self.access, Viewer(user_id, device_id), room_id, event_type, state_key, format
+            )
+
+    async def members(
+        self,
+        user_id: str,
+        device_id: str | None,
+        room_id: str,
+        *,
+        at: str | None = None,
+        membership: str | None = None,
+        not_membership: str | None = None,
+    ) -> dict[str, Any]:
+        async with self.ctx.pool.acquire() as conn:
+            return await room_state.members(
+                conn, self.access, Viewer(user_id, device_id), room_id,
+                at=at, membership=membership, not_membership=not_membership,
+                writer_count=self.writer_count,
+            )
+
+    async def joined_members(self, user_id: str, device_id: str | None, room_id: str) -> dict[str, Any]:
+        async with self.ctx.pool.acquire() as conn:
+            return await room_state.joined_members(
+                conn, self.access, Viewer(user_id, device_id), room_id
+            )
+
+    async def joined_rooms(self, user_id: str) -> dict[str, Any]:
+        async with self.ctx.pool.acquire() as conn:
+            return await room_state.joined_rooms(conn, user_id)
+
+    # --- directory -------------------------------------------------------------------
+
+    async def resolve_alias(self, alias: str) -> dict[str, Any]:
+        async with self.ctx.pool.acquire() as conn:
+            return await directory.resolve_alias(conn, self.ctx.server_name, alias)
+
+    async def room_aliases(self, user_id: str, room_id: str) -> dict[str, Any]:
+        async with self.ctx.pool.acquire() as conn:
+            return await directory.local_aliases(conn, self.access, user_id, room_id)
+
+    async def room_visibility(self, room_id: str) -> dict[str, Any]:
+        async with self.ctx.pool.acquire() as conn:
+            return await directory.room_visibility(conn, room_id)
+
+    async def public_rooms(
+        self,
+        *,
+        limit: int | None = None,
+        since: str | None = None,
+        server: str | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        if body is not None:
+            query = directory.parse_public_rooms_body(body, server)
+        else:
+            query = directory.PublicRoomsQuery(limit=limit, since=since, server=server)
+        async with self.ctx.pool.acquire() as conn:
+            return await directory.public_rooms(conn, self.ctx.server_name, query)

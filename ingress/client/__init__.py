@@ -7,11 +7,39 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ingress.client import room_writes, versions
+from ingress import admin
+from ingress.client import (
+    account,
+    devices,
+    directory_reads,
+    filters,
+    login,
+    profile,
+    register,
+    room_reads,
+    room_writes,
+    sync,
+    user_directory,
+    versions,
+)
 
-UNVERSIONED: list[APIRouter] = [versions.unversioned]
+UNVERSIONED: list[APIRouter] = [
+    versions.unversioned,
+    admin.router,
+]
 
 ROUTERS: list[tuple[APIRouter, tuple[str, ...] | None]] = [
     (versions.router, None),
     (room_writes.router, None),
+    (register.router, None),
+    (register.v1_router, ("/_matrix/client/v1",)),
+    (login.router, None),
+    (account.router, None),
+    (devices.router, None),
+    (profile.router, None),
+    (user_directory.router, None),
+    (sync.router, None),
+    (filters.router, None),
+    (room_reads.router, None),
+    (directory_reads.router, None),
 ]
