@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,25 +70,34 @@ class RunningServer:
             return
         self._stopped = True
         try:
-            self._stop_ray_side()
+            self._stop_serve_and_actors()
         finally:
-            if self.embedded is not None:
-                self.embedded.stop()
+            try:
+                if self.owns_ray:
+                    ray.shutdown()
+            finally:
+                if self.embedded is not None:
+                    self.embedded.stop()
 
-    def restart(self) -> None:
-        """Stop Serve, the actors and Ray, then start them again on the same database."""
-        self._stop_ray_side()
+    def restart(self, while_stopped: Callable[[], None] | None = None) -> None:
+        """Stop Serve and every actor, then start them again on the same database.
+
+        Ray itself stays up: a driver cannot re-join a Ray it shut down in the
+        same process. All actor memory is still lost, which is what matters.
+        `while_stopped` runs in between (e.g. to lose a search index folder).
+        """
+        self._stop_serve_and_actors()
+        if while_stopped is not None:
+            while_stopped()
         fresh = start_server(self.config, ready_timeout=120.0)
-        self.owns_ray, self.client_url = fresh.owns_ray, fresh.client_url
+        self.client_url = fresh.client_url
 
-    def _stop_ray_side(self) -> None:
+    def _stop_serve_and_actors(self) -> None:
         try:
             serve.delete(APP_NAME)
             serve.shutdown()
         finally:
             remove_pools(self.config.to_dict())
-            if self.owns_ray:
-                ray.shutdown()
 
 
 def start_server(

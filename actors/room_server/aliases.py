@@ -26,29 +26,40 @@ async def lookup(pool: asyncpg.Pool, alias: str) -> asyncpg.Record | None:
     return await pool.fetchrow("SELECT room_id, creator FROM room_aliases WHERE alias = $1", alias)
 
 
+def alias_in_use() -> MatrixError:
+    """createRoom's answer for a taken room_alias_name."""
+    return MatrixError(400, "M_ROOM_IN_USE", "Room alias already taken")
+
+
 async def check_alias_free(pool: asyncpg.Pool, alias: str) -> None:
     if not is_valid_room_alias(alias):
         raise invalid_param("Invalid room alias")
     if await lookup(pool, alias) is not None:
-        raise MatrixError(400, "M_ROOM_IN_USE", "Room alias already taken")
+        raise alias_in_use()
 
 
-async def insert_alias(pool: asyncpg.Pool, alias: str, room_id: str, creator: str) -> None:
-    done = await pool.fetchval(
+async def insert_alias(
+    db: asyncpg.Pool | asyncpg.Connection, alias: str, room_id: str, creator: str,
+    *, taken: MatrixError | None = None,
+) -> None:
+    """Add `alias`; `taken` (default: 409, as PUT /directory/room says) if it exists."""
+    done = await db.fetchval(
         "INSERT INTO room_aliases (alias, room_id, creator, created_ts) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT DO NOTHING RETURNING 1",
         alias, room_id, creator, now_ms(),
     )
     if not done:
-        raise MatrixError(409, "M_UNKNOWN", "Room alias already exists")
+        raise taken or MatrixError(409, "M_UNKNOWN", "Room alias already exists")
 
 
 async def remove_alias(pool: asyncpg.Pool, alias: str) -> None:
     await pool.execute("DELETE FROM room_aliases WHERE alias = $1", alias)
 
 
-async def set_visibility(pool: asyncpg.Pool, room_id: str, visibility: str) -> None:
-    await pool.execute(
+async def set_visibility(
+    db: asyncpg.Pool | asyncpg.Connection, room_id: str, visibility: str
+) -> None:
+    await db.execute(
         "INSERT INTO room_directory (room_id, visibility) VALUES ($1, $2)"
         " ON CONFLICT (room_id) DO UPDATE SET visibility = EXCLUDED.visibility",
         room_id, visibility,

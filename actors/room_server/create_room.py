@@ -159,7 +159,9 @@ def plan_create_room(
         rest.append(EventSpec("m.room.topic", creator, {
             "topic": topic, "m.topic": [{"mimetype": "text/plain", "body": topic}],
         }, ""))
-    is_direct = body.get("is_direct") is True
+    is_direct = body.get("is_direct", False)
+    if not isinstance(is_direct, bool):
+        raise bad_json("'is_direct' must be a boolean")
     for user in invitees:
         content: dict[str, Any] = {"membership": "invite"}
         if is_direct:

@@ -15,8 +15,8 @@ import unpaddedbase64
 from actors.room_server.room_state import RoomState
 from protocol.auth_events_selection import auth_types_for_event
 from protocol.auth_rules import AuthError, check_auth_rules
-from protocol.canonical_json import encode_canonical_json
-from protocol.errors import MatrixError, forbidden, too_large
+from protocol.canonical_json import CanonicalJsonError, check_strict_values, encode_canonical_json
+from protocol.errors import MatrixError, bad_json, forbidden, too_large
 from protocol.event_ids import compute_event_id, make_v1_event_id
 from protocol.events import CREATE, REDACTION, Event
 from protocol.hashes import compute_reference_hash
@@ -24,6 +24,8 @@ from protocol.room_versions import EventFormat, RoomVersion
 from protocol.signing import sign_event
 
 MAX_PDU_BYTES = 65536
+# Spec "Size limits": `type` and `state_key` MUST NOT exceed 255 bytes.
+MAX_KEY_BYTES = 255
 # How many forward extremities one event may cite (the spec caps prev_events at 20).
 MAX_PREV_EVENTS = 10
 
@@ -59,6 +61,7 @@ def build_event(
     now_ms: int,
 ) -> Event:
     """Build and sign `spec` as the room's next event (room is None for the create event)."""
+    _check_client_values(spec, version)
     pdu: dict[str, Any] = {
         "type": spec.type,
         "sender": spec.sender,
@@ -83,6 +86,35 @@ def build_event(
     if len(encode_canonical_json(signed)) > MAX_PDU_BYTES:
         raise too_large("Event is larger than 65536 bytes")
     return Event(signed, version, compute_event_id(signed, version))
+
+
+def _check_client_values(spec: EventSpec, version: RoomVersion) -> None:
+    """Refuse what no event may hold: U+0000, over-long keys, v6+ non-canonical numbers.
+
+    PostgreSQL can store U+0000 in neither text nor jsonb, and other servers
+    drop events with over-long keys and v6+ events with floats or integers
+    beyond ±(2**53 - 1), so all of these are refused before anything is signed.
+    """
+    if _holds_nul([spec.type, spec.state_key, spec.content]):
+        raise bad_json("Events cannot contain U+0000 characters")
+    for name, value in (("type", spec.type), ("state_key", spec.state_key)):
+        if value is not None and len(value.encode("utf-8")) > MAX_KEY_BYTES:
+            raise too_large(f"An event's {name} may not exceed {MAX_KEY_BYTES} bytes")
+    if version.strict_canonicaljson:
+        try:
+            check_strict_values(spec.content)
+        except CanonicalJsonError as e:
+            raise bad_json(f"Room version {version.identifier} needs strict canonical JSON: {e}") from None
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def _pick_prev_events(room: RoomState | None) -> list[tuple[str, dict[str, Any]]]:

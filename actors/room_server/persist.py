@@ -121,6 +121,15 @@ async def _write_side_tables(
         "INSERT INTO forward_extremities (room_id, event_id) VALUES ($1, $2)",
         room_id, batch[-1].event.event_id,
     )
+    back = [
+        (ev.state_key, room_id) for item in batch
+        if (ev := item.event).type == MEMBER and ev.membership in ("join", "invite", "knock")
+    ]
+    if back:
+        # A user back in a room remembers it again: forgetting lasts until the next membership.
+        await conn.executemany(
+            "DELETE FROM forgotten_rooms WHERE user_id = $1 AND room_id = $2", back
+        )
     txns = [
         (item.spec.sender, item.spec.txn[0], item.spec.txn[1], room_id, item.event.event_id, now_ms)
         for item in batch if item.spec.txn

@@ -14,13 +14,17 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import asyncpg
+
 from actors.context import Context, now_ms
+from actors.keyed_lock import KeyedLock
 from actors.room_server import aliases, membership
 from actors.room_server.create_room import CreateRoomPlan, plan_create_room
 from actors.room_server.event_builder import EventSpec, authorise, build_event
 from actors.room_server.notify import notify_sync
 from actors.room_server.persist import NewEvent, persist_batch
 from actors.room_server.room_state import RoomCache, RoomState, load_room
+from actors.search.api import notify_search
 from protocol import power_levels as pl
 from protocol.errors import MatrixError, forbidden, invalid_param, not_found
 from protocol.event_ids import compute_event_id
@@ -37,7 +41,7 @@ class RoomServerService:
         self.ctx = ctx
         self.shard = shard
         self.rooms = RoomCache()
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks = KeyedLock()
 
     async def recover(self) -> None:
         """Make sure this writer has its position row; room state loads on demand."""
@@ -50,15 +54,9 @@ class RoomServerService:
 
     async def _serialised(self, room_id: str, work: Callable[[], Awaitable[T]]) -> T:
         """Run `work` under the room's lock, to completion even if the caller goes away."""
-        lock = self._locks.setdefault(room_id, asyncio.Lock())
-
         async def locked() -> T:
-            try:
-                async with lock:
-                    return await work()
-            finally:
-                if not lock.locked() and self._locks.get(room_id) is lock:
-                    self._locks.pop(room_id, None)
+            async with self._locks.hold(room_id):
+                return await work()
 
         return await asyncio.shield(asyncio.ensure_future(locked()))
 
@@ -78,8 +76,13 @@ class RoomServerService:
     async def _commit(
         self, room: RoomState | None, specs: list[EventSpec], *, room_id: str,
         version_id: str | None = None, prebuilt_create: Event | None = None,
+        also: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
     ) -> list[Event]:
-        """Build, authorise and persist `specs` in order as one transaction; update the cache."""
+        """Build, authorise and persist `specs` in order as one transaction; update the cache.
+
+        `also` writes more in the same transaction (it runs first, so its
+        failure leaves nothing behind).
+        """
         version = room.version if room else room_version(version_id or "")
         scratch = room.copy() if room else None
         ts = now_ms()
@@ -102,6 +105,8 @@ class RoomServerService:
         assert scratch is not None
         base_seq = room.last_seq if room else 0
         async with self.ctx.pool.acquire() as conn, conn.transaction():
+            if also is not None:
+                await also(conn)
             persisted = await persist_batch(
                 conn, writer=self.shard, room_id=room_id, room_version=version.identifier,
                 creator=scratch.creator, first_seq=base_seq + 1,
@@ -114,6 +119,8 @@ class RoomServerService:
         self.rooms.put(scratch)
         before = set(room.joined_members()) if room else set()
         notify_sync(self.ctx.router, scratch, [i.event for i in batch], persisted, before)
+        notify_search(self.ctx.router, room_id, persisted[-1].writer, persisted[-1].stream_pos,
+                      (i.event.type for i in batch))
         return [i.event for i in batch]
 
     # --- creating rooms ----------------------------------------------------
@@ -163,13 +170,18 @@ class RoomServerService:
     async def _create_planned(
         self, plan: CreateRoomPlan, room_id: str, create: Event | None
     ) -> dict[str, Any]:
+        async def publish(conn: asyncpg.Connection) -> None:
+            # With the events or not at all: a taken alias must not leave a room behind.
+            if plan.alias:
+                await aliases.insert_alias(conn, plan.alias, room_id, plan.create.sender,
+                                           taken=aliases.alias_in_use())
+            if plan.visibility == "public":
+                await aliases.set_visibility(conn, room_id, "public")
+
         async def work() -> dict[str, Any]:
             await self._commit(None, [plan.create, *plan.rest], room_id=room_id,
-                               version_id=plan.version.identifier, prebuilt_create=create)
-            if plan.alias:
-                await aliases.insert_alias(self.ctx.pool, plan.alias, room_id, plan.create.sender)
-            if plan.visibility == "public":
-                await aliases.set_visibility(self.ctx.pool, room_id, "public")
+                               version_id=plan.version.identifier, prebuilt_create=create,
+                               also=publish)
             return {"room_id": room_id}
 
         return await self._serialised(room_id, work)
@@ -184,6 +196,7 @@ class RoomServerService:
         if event_type == REDACTION:
             return await self.redact(room_id, sender, device_id, txn_id,
                                      content.get("redacts"), content.get("reason"))
+        _check_txn_id(txn_id)
 
         async def work() -> str:
             if txn_id is not None:
@@ -227,6 +240,10 @@ class RoomServerService:
             raise MatrixError(400, "M_BAD_JSON", "A redaction must name the event it redacts")
         if reason is not None and not isinstance(reason, str):
             raise MatrixError(400, "M_BAD_JSON", "'reason' must be a string")
+        _check_txn_id(txn_id)
+        if "\x00" in target:
+            # No event ID holds U+0000, and PostgreSQL cannot even be asked about one.
+            raise not_found("Unknown event")
 
         async def work() -> str:
             if txn_id is not None:
@@ -370,6 +387,12 @@ class RoomServerService:
         room = await self._room(room_id)
         aliases.check_may_manage(room, user_id)
         await aliases.set_visibility(self.ctx.pool, room_id, visibility)
+
+
+def _check_txn_id(txn_id: str | None) -> None:
+    # Transaction IDs are stored as text, which cannot hold U+0000.
+    if txn_id is not None and "\x00" in txn_id:
+        raise invalid_param("Invalid transaction ID")
 
 
 def _empty_room(room_id: str, create: Event) -> RoomState:
