@@ -7,6 +7,7 @@ replica after `serve deploy`) can call this and they all agree.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import ray
@@ -31,10 +32,17 @@ BASE_OPTIONS: dict[str, Any] = {
 def _actor_classes() -> dict[str, ActorClass]:
     # Imported here so importing this module stays cheap for the CLI.
     from actors.accounts.actor import AccountsActor
+    from actors.keys.actor import KeysActor
+    from actors.presence.actor import PresenceActor
+    from actors.receipts.actor import ReceiptsActor
     from actors.room_server.actor import RoomServerActor
+    from actors.search.actor import SearchActor
     from actors.sync.actor import SyncActor
+    from actors.typing.actor import TypingActor
 
-    return {"room_server": RoomServerActor, "sync": SyncActor, "accounts": AccountsActor}
+    return {"room_server": RoomServerActor, "sync": SyncActor, "accounts": AccountsActor,
+            "keys": KeysActor, "typing": TypingActor, "receipts": ReceiptsActor,
+            "presence": PresenceActor, "search": SearchActor}
 
 
 def ensure_pools(config: dict[str, Any]) -> None:
@@ -49,11 +57,27 @@ def ensure_pools(config: dict[str, Any]) -> None:
     ray.get(refs)
 
 
-def remove_pools(config: dict[str, Any]) -> None:
-    """Kill every actor of every pool (for a clean stop)."""
-    for component in _actor_classes():
-        for shard in range(max(1, int(config["shards"].get(component, 1)))):
-            try:
-                ray.kill(ray.get_actor(actor_name(component, shard), namespace=NAMESPACE))
-            except ValueError:
-                pass
+def remove_pools(config: dict[str, Any], *, timeout: float = 30.0) -> None:
+    """Kill every actor of every pool and wait until their names are free.
+
+    Waiting matters for a restart: `get_if_exists` would otherwise hand back
+    the dying actor instead of creating a new one.
+    """
+    names = [actor_name(component, shard) for component in _actor_classes()
+             for shard in range(max(1, int(config["shards"].get(component, 1))))]
+    for name in names:
+        try:
+            ray.kill(ray.get_actor(name, namespace=NAMESPACE))
+        except ValueError:
+            pass
+    deadline = time.monotonic() + timeout
+    while any(_exists(name) for name in names) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def _exists(name: str) -> bool:
+    try:
+        ray.get_actor(name, namespace=NAMESPACE)
+    except ValueError:
+        return False
+    return True

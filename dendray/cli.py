@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dendray import init_cmd, protocol_cli, run_cmd
+from dendray import init_cmd, protocol_cli, run_cmd, search_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,6 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     init_cmd.add_parser(sub)
     run_cmd.add_parser(sub)
     protocol_cli.add_parser(sub)
+    search_cmd.add_parser(sub)
     return parser
 
 
@@ -25,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
         return init_cmd.run(args)
     if args.command == "run":
         return run_cmd.run(args)
+    if args.command == "search":
+        return search_cmd.run(args)
     return 2
 
 

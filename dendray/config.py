@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-COMPONENTS = ("room_server", "sync", "accounts")
+COMPONENTS = ("room_server", "sync", "accounts", "typing", "receipts", "presence", "keys", "search")
 
 
 class ConfigError(ValueError):
@@ -63,6 +63,34 @@ class LimitsConfig:
 
 
 @dataclass
+class PresenceConfig:
+    # Off: presence is neither tracked nor sent (PUT/GET still answer).
+    enabled: bool = True
+    # An online user with no activity for this long becomes unavailable.
+    idle_after_ms: int = 300_000
+    # A user goes offline this long after their last /sync ended.
+    offline_after_ms: int = 30_000
+
+
+@dataclass
+class SearchConfig:
+    # Snowball stemmers for the index ("running" finds "run"); any word in any
+    # language is also found unstemmed, and CJK by substring. Changing this
+    # list rebuilds the indexes at the next start.
+    languages: list[str] = field(default_factory=lambda: ["english"])
+    # New messages become searchable within about this long.
+    commit_interval_ms: int = 500
+
+    def __post_init__(self) -> None:
+        from search_index.analysis import check_languages
+
+        try:
+            check_languages(self.languages)
+        except ValueError as e:
+            raise ConfigError(f"search.languages: {e}") from None
+
+
+@dataclass
 class Config:
     server_name: str = "localhost"
     public_baseurl: str = "http://localhost:8008/"
@@ -76,6 +104,8 @@ class Config:
     registration: RegistrationConfig = field(default_factory=RegistrationConfig)
     rate_limits: RateLimitConfig = field(default_factory=RateLimitConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    presence: PresenceConfig = field(default_factory=PresenceConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
     default_room_version: str = "12"
     access_token_lifetime_ms: int | None = None
 
@@ -96,6 +126,8 @@ _SECTIONS = {
     "registration": RegistrationConfig,
     "rate_limits": RateLimitConfig,
     "limits": LimitsConfig,
+    "presence": PresenceConfig,
+    "search": SearchConfig,
 }
 
 

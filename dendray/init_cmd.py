@@ -46,6 +46,11 @@ shards:
   room_server: 2
   sync: 1
   accounts: 1
+  typing: 1
+  receipts: 1
+  presence: 1
+  keys: 1
+  search: 1
 
 registration:
   enabled: {registration_enabled}
@@ -67,6 +72,24 @@ limits:
   max_event_bytes: 65536
   max_request_bytes: 1048576
   max_sync_timeout_ms: 60000
+
+presence:
+  # false: presence is neither tracked nor sent to anyone.
+  enabled: true
+  # An online user with no activity for this long becomes unavailable.
+  idle_after_ms: 300000
+  # A user goes offline this long after their last /sync ended.
+  offline_after_ms: 30000
+
+search:
+  # Stemming languages of the message index ("running" finds "run"): any of
+  # arabic danish dutch english finnish french german greek hungarian italian
+  # norwegian portuguese romanian russian spanish swedish tamil turkish.
+  # Words of every language are found unstemmed, and Chinese, Japanese and
+  # Korean by substring. Changing the list rebuilds the index at the next start.
+  languages: [english]
+  # New messages become searchable within about this long.
+  commit_interval_ms: 500
 
 # Room version for new rooms when the client does not ask for one.
 default_room_version: "12"

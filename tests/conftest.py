@@ -117,7 +117,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def server(pg_server_dsn: str) -> Iterator[RunningServer]:
-    """A running dendray: open registration, no rate limits, 2 room-server shards."""
+    """A running dendray: open registration (and a token), no rate limits, 2 shards each."""
     config_dir = Path(tempfile.mkdtemp(prefix="dendray-e2e-"))
     config_path = config_dir / "dendray.yaml"
     port = _free_port()
@@ -129,7 +129,9 @@ def server(pg_server_dsn: str) -> Iterator[RunningServer]:
     config = load_config(config_path)
     config.database.dsn = pg_server_dsn
     config.database.database = unique_database_name("dendray_e2e")
-    config.shards = {"room_server": 2, "sync": 2, "accounts": 2}
+    config.shards = {"room_server": 2, "sync": 2, "accounts": 2, "search": 2}
+    # So registration by token (m.login.registration_token) can be tested end to end.
+    config.registration.tokens = ["e2e-registration-token"]
     running = start_server(config)
     try:
         yield running

@@ -90,10 +90,15 @@ async def rename_device(
 async def delete_devices(
     conn: asyncpg.Connection, user_id: str, device_ids: list[str]
 ) -> list[bytes]:
-    """Delete the devices and their tokens; the digests of the access tokens deleted."""
+    """Delete the devices, their tokens and to-device inboxes; the digests of the access tokens deleted."""
     digests = await revoke_device_tokens(conn, user_id, device_ids)
     await conn.execute(
         "DELETE FROM devices WHERE user_id = $1 AND device_id = ANY($2::text[])",
+        user_id, device_ids,
+    )
+    # A device ID used again later must not get the old device's messages.
+    await conn.execute(
+        "DELETE FROM to_device_inbox WHERE user_id = $1 AND device_id = ANY($2::text[])",
         user_id, device_ids,
     )
     return digests

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from actors.accounts import profiles, user_directory
+from actors.accounts.account_data import AccountDataMethods
 from actors.accounts.authentication import Authenticator
 from actors.accounts.deactivation import deactivate_account, rooms_to_leave
 from actors.accounts.devices import (
@@ -55,6 +56,7 @@ from actors.accounts.registration import (
 )
 from actors.accounts.requests import flag, optional, required
 from actors.accounts.shared_secret import consume_nonce, mac_matches, new_nonce
+from actors.accounts.to_device import ToDeviceMethods
 from actors.accounts.token_cache import TokenCache
 from actors.accounts.tokens import (
     IssuedTokens,
@@ -64,6 +66,7 @@ from actors.accounts.tokens import (
 )
 from actors.accounts.uia import UserInteractiveAuth
 from actors.context import Context, now_ms
+from actors.keyed_lock import KeyedLock
 from dendray.config import Config
 from protocol.errors import (
     MatrixError,
@@ -90,7 +93,7 @@ GENERATED_ID_ATTEMPTS = 3
 ROOM_CALL_CONCURRENCY = 16
 
 
-class AccountsService:
+class AccountsService(AccountDataMethods, ToDeviceMethods):
     def __init__(self, ctx: Context, shard: int) -> None:
         self.ctx = ctx
         self.shard = shard
@@ -103,6 +106,7 @@ class AccountsService:
         # Checked against when the user is unknown, so that answer takes as
         # long as a wrong password.
         self._decoy_hash: str | None = None
+        self._profile_changes = KeyedLock()
 
     async def recover(self) -> None:
         """Nothing to rebuild (the caches fill on demand); sweep expired UIA sessions."""
@@ -132,6 +136,25 @@ class AccountsService:
             return result
 
         return await asyncio.shield(run())
+
+    async def _commit_device_deletion(self, user_id: str, write: Write[None]) -> None:
+        """`_commit` a write that may delete devices, then tell the keys component.
+
+        Keys drops the deleted devices' keys and announces the device-list
+        change. Its reads already ignore keys of missing devices, and it
+        sweeps them up when it starts, so a failed notice is only logged.
+        """
+        await self._commit(write)
+
+        async def tell_keys() -> None:
+            try:
+                await self.ctx.router.call(
+                    "keys", user_id, "on_devices_deleted", user_id, idempotent=True
+                )
+            except Exception:
+                log.warning("keys.on_devices_deleted failed for %s", user_id, exc_info=True)
+
+        await asyncio.shield(tell_keys())
 
     def _limit_ip(self, ip: str) -> None:
         if self.config.rate_limits.enabled:
@@ -361,14 +384,14 @@ class AccountsService:
         async def write(conn: asyncpg.Connection) -> tuple[None, list[bytes]]:
             return None, await delete_devices(conn, user_id, [device_id])
 
-        await self._commit(write)
+        await self._commit_device_deletion(user_id, write)
         return {}
 
     async def logout_all(self, user_id: str) -> dict[str, Any]:
         async def write(conn: asyncpg.Connection) -> tuple[None, list[bytes]]:
             return None, await delete_all_devices(conn, user_id)
 
-        await self._commit(write)
+        await self._commit_device_deletion(user_id, write)
         return {}
 
     async def _require_password(self, auth: Any, user_id: str, operation: str) -> None:
@@ -377,6 +400,15 @@ class AccountsService:
             auth, operation=operation, user_id=user_id, flows=PASSWORD_FLOWS,
             check=password_stage(self.pool, self.config.server_name, user_id),
         )
+
+    async def require_password_auth(self, user_id: str, operation: str, auth: Any) -> None:
+        """User-interactive authentication by password for another component's operation.
+
+        Returns once `auth` completes the flow; raises the 401 UIA response
+        (or the stage's error) until then. The keys component calls it
+        before replacing cross-signing keys.
+        """
+        await self._require_password(auth, user_id, operation)
 
     async def change_password(
         self, user_id: str, device_id: str, body: dict[str, Any]
@@ -394,7 +426,7 @@ class AccountsService:
                 return None, []
             return None, await delete_all_devices(conn, user_id, keep=device_id)
 
-        await self._commit(write)
+        await self._commit_device_deletion(user_id, write)
         return {}
 
     async def deactivate(self, user_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -407,7 +439,7 @@ class AccountsService:
         async def write(conn: asyncpg.Connection) -> tuple[None, list[bytes]]:
             return None, await deactivate_account(conn, user_id)
 
-        await self._commit(write)
+        await self._commit_device_deletion(user_id, write)
         # Shielded like the write: a hung-up client must not stop the leaving half-way.
         await asyncio.shield(self._leave_all_rooms(user_id))
         # No 3PIDs are ever bound, so there is nothing that could fail to unbind.
@@ -461,7 +493,7 @@ class AccountsService:
         async def write(conn: asyncpg.Connection) -> tuple[None, list[bytes]]:
             return None, await delete_devices(conn, user_id, device_ids)
 
-        await self._commit(write)
+        await self._commit_device_deletion(user_id, write)
         return {}
 
     # --- profiles (on the profile owner's shard) ----------------------------------
@@ -509,14 +541,19 @@ class AccountsService:
     async def _update_profile(
         self, user_id: str, change: Awaitable[profiles.MemberProfile | None]
     ) -> None:
-        """Apply a profile change; a new display name or avatar goes to every joined room."""
-        member = await change
-        if member is None:
-            return
-        rooms = await profiles.joined_rooms(self.pool, user_id)
-        await self._call_rooms(
-            rooms, "set_member_profile", user_id, member.displayname, member.avatar_url
-        )
+        """Apply a profile change; a new display name or avatar goes to every joined room.
+
+        One change per user at a time, its rooms included: otherwise two quick
+        changes could reach a room in the opposite order to the database's.
+        """
+        async with self._profile_changes.hold(user_id):
+            member = await change
+            if member is None:
+                return
+            rooms = await profiles.joined_rooms(self.pool, user_id)
+            await self._call_rooms(
+                rooms, "set_member_profile", user_id, member.displayname, member.avatar_url
+            )
 
     # --- user directory (on the requester's shard) --------------------------------
 

@@ -17,6 +17,7 @@ from actors.sync.event_store import EventRow
 from actors.sync.history_visibility import EventFacts
 from actors.sync.lazy_state import sender_members
 from actors.sync.messages import checked_limit, parse_event_filter_param
+from actors.sync.room_access import standing
 from actors.sync.sync_token import RoomToken
 from actors.sync.timeline import ROOM_START, filter_matcher, walk_room
 from protocol.errors import not_found
@@ -42,6 +43,10 @@ async def visible_event(
         raise not_found("Event not found")
     row = (await event_store.fetch_events(conn, [event_id])).get(event_id)
     if row is None or row.room_id != room_id or row.rejected or row.outlier:
+        raise not_found("Event not found")
+    s = await standing(conn, access, user_id, room_id)
+    if s is not None and s.forgotten and not s.world_readable:
+        # Forgetting the room gave up the history its past membership showed.
         raise not_found("Event not found")
     seen = await access.visible(conn, user_id, [row])
     if not seen:

@@ -122,6 +122,9 @@ def parse_public_rooms_body(body: Mapping[str, Any], server: str | None) -> Publ
         raise bad_json("filter.room_types must be a list of strings and nulls")
     if "include_all_networks" in body and not isinstance(body["include_all_networks"], bool):
         raise bad_json("include_all_networks must be a boolean")
+    instance = body.get("third_party_instance_id")
+    if instance is not None and not isinstance(instance, str):
+        raise bad_json("third_party_instance_id must be a string")
     return PublicRoomsQuery(
         limit=limit, since=since, server=server, search_term=term or None,
         room_types=tuple(types) if types is not None else None,

@@ -251,6 +251,12 @@ async def forgotten_rooms(conn: Any, user_id: str) -> set[str]:
     return {r["room_id"] for r in rows}
 
 
+async def has_forgotten(conn: Any, user_id: str, room_id: str) -> bool:
+    return await conn.fetchval(
+        "SELECT 1 FROM forgotten_rooms WHERE user_id = $1 AND room_id = $2", user_id, room_id
+    ) is not None
+
+
 async def room_seqs(conn: Any, event_ids: Iterable[str]) -> dict[str, int]:
     """The room order of each event (e.g. to order a room's members by when they joined)."""
     ids = list(set(event_ids))

@@ -54,6 +54,12 @@ class EventFilter:
             return False
         return self.types is None or _matches_any(event_type, self.types)
 
+    def matches_type(self, event_type: str) -> bool:
+        """For events without a sender (typing, receipts, account data): types only."""
+        if _matches_any(event_type, self.not_types):
+            return False
+        return self.types is None or _matches_any(event_type, self.types)
+
     def limit_or(self, default: int, maximum: int) -> int:
         """The filter's limit, or `default`, never above `maximum`."""
         return min(self.limit if self.limit is not None else default, maximum)

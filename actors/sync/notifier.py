@@ -1,7 +1,10 @@
 """Waking long-polling `/sync` requests when something new exists for their user.
 
 Room servers call `on_new_event(writer, pos, room_id, user_ids)` after each
-commit, fire and forget. The notifier keeps the highest position it has
+commit, fire and forget; the owners of the other streams (typing, receipts,
+presence, account data, to-device, device lists: `actors/sync/streams.py`)
+call `on_stream(stream, pos, user_ids)` the same way, with the position the
+change has in that stream. The notifier keeps the highest position it has
 heard of per writer (this shard's view of "now", never ahead of what is
 committed, since a writer notifies only after committing and commits in
 order) and wakes the waiters of those users.
@@ -11,7 +14,8 @@ every notification for its user from then on. After computing an empty
 response at the snapshot `now`, the sync waits until a recorded
 notification is past `now` for its writer: a notification that arrived
 while the database was being read is not lost, and one for an event the
-response already covered does not end the wait. A lost notification costs
+response already covered does not end the wait. Stream notifications follow
+the same rule against the snapshot's position of their stream. A lost notification costs
 latency (up to the timeout), never data: the response is always read from
 the database.
 """
@@ -32,6 +36,7 @@ class Waiter:
     def __init__(self, user_id: str) -> None:
         self.user_id = user_id
         self._positions: dict[int, int] = {}
+        self._streams: dict[str, int] = {}
         self._event = asyncio.Event()
 
     def notify(self, writer: int, pos: int) -> None:
@@ -39,8 +44,15 @@ class Waiter:
             self._positions[writer] = pos
         self._event.set()
 
+    def notify_stream(self, stream: str, pos: int) -> None:
+        if pos > self._streams.get(stream, -1):
+            self._streams[stream] = pos
+        self._event.set()
+
     def is_past(self, token: SyncToken) -> bool:
-        return any(pos > token.writer_pos(w) for w, pos in self._positions.items())
+        return any(pos > token.writer_pos(w) for w, pos in self._positions.items()) or any(
+            pos > token.stream_pos(s) for s, pos in self._streams.items()
+        )
 
     async def wait_past(self, token: SyncToken, timeout_s: float) -> bool:
         """Wait until a notification past `token` arrives; False on timeout."""
@@ -83,6 +95,11 @@ class Notifier:
         for user_id in set(user_ids):
             for waiter in self._waiters.get(user_id, ()):
                 waiter.notify(writer, pos)
+
+    def on_stream(self, stream: str, pos: int, user_ids: Iterable[str]) -> None:
+        for user_id in set(user_ids):
+            for waiter in self._waiters.get(user_id, ()):
+                waiter.notify_stream(stream, pos)
 
     def register(self, user_id: str) -> Waiter:
         waiter = Waiter(user_id)

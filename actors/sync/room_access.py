@@ -6,6 +6,8 @@
 - Anyone else reads the current state only if the room is `world_readable`
   now; otherwise 403 M_FORBIDDEN (also for rooms that do not exist, so the
   answer does not tell whether a room exists).
+- A user who left and then forgot the room is "anyone else": forgetting
+  gives up the room's history (spec: `/forget`) until the next membership.
 
 History (`/messages`) is open to anyone with a membership in the room or a
 world-readable room; which events they see is then history visibility's
@@ -39,8 +41,10 @@ class RoomStanding:
     """The user's current membership and the room's current history visibility."""
 
     room_id: str
+    # None for a user who was never in the room, or left and forgot it.
     membership: str | None
     world_readable: bool
+    forgotten: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,11 @@ async def standing(conn: Any, access: EventAccess, user_id: str, room_id: str) -
     values = await access.event_memberships(conn, [e for e in (member, hv) if e])
     membership = values.get(member, (None, None))[0] if member else None
     setting = normalise_setting(values.get(hv, (None, None))[1] if hv else None)
-    return RoomStanding(room_id, membership, setting == WORLD_READABLE)
+    # Only a user out of the room can have forgotten it (joining again clears it).
+    forgotten = membership in ("leave", "ban") and await event_store.has_forgotten(
+        conn, user_id, room_id)
+    return RoomStanding(room_id, None if forgotten else membership, setting == WORLD_READABLE,
+                        forgotten)
 
 
 async def require_history_access(
@@ -79,6 +87,11 @@ async def state_view(conn: Any, access: EventAccess, user_id: str, room_id: str)
         raise not_in_room()
     if s.membership == "join":
         return StateView(room_id, None)
+    if s.membership is None:
+        # Never in the room, or forgot it: no past membership to read up to.
+        if s.world_readable:
+            return StateView(room_id, None)
+        raise not_in_room()
     history = (await event_store.member_history(conn, [room_id], user_id))[room_id]
     joins = [i for i, (_, _, m) in enumerate(history) if m == "join"]
     if joins and joins[-1] + 1 < len(history):

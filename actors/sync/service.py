@@ -9,17 +9,33 @@ a cache that a restart simply rebuilds or forgets.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
-from actors.context import Context
+from actors.context import Context, now_ms
 from actors.sync import context as event_context
-from actors.sync import directory, event_store, filter_store, messages, room_state
+from actors.sync import (
+    device_list_changes,
+    directory,
+    event_store,
+    filter_store,
+    messages,
+    room_state,
+    search_support,
+)
 from actors.sync.event_access import EventAccess, Viewer
 from actors.sync.filters import holds_nul, parse_sync_filter
 from actors.sync.notifier import Notifier
 from actors.sync.state_groups import StateGroupReader
+from actors.sync.streams import stream_sources
 from actors.sync.sync_handler import SyncHandler
+from actors.sync.sync_token import parse_sync_token
 from protocol.errors import bad_json, forbidden, not_found
+
+# How long a sync waits for the presence shard before going on without it.
+PRESENCE_WAIT_S = 2.0
+log = logging.getLogger("dendray.sync")
 
 
 class SyncService:
@@ -32,6 +48,7 @@ class SyncService:
             ctx.pool, self.access, self.notifier,
             writer_count=ctx.config.shard_count("room_server"),
             max_timeout_ms=ctx.config.limits.max_sync_timeout_ms,
+            sources=stream_sources(ctx),
         )
 
     @property
@@ -48,6 +65,10 @@ class SyncService:
     async def on_new_event(self, writer: int, pos: int, room_id: str, user_ids: list[str]) -> None:
         self.notifier.on_new_event(writer, pos, room_id, user_ids)
 
+    async def on_stream(self, stream: str, pos: int, user_ids: list[str]) -> None:
+        """A change at `pos` of a non-room stream concerns these users (streams.py)."""
+        self.notifier.on_stream(stream, pos, user_ids)
+
     # --- /sync and filters -------------------------------------------------------
 
     async def sync(
@@ -60,12 +81,29 @@ class SyncService:
         full_state: bool = False,
         timeout_ms: int = 0,
         use_state_after: bool = False,
+        set_presence: str | None = None,
     ) -> dict[str, Any]:
         request = await self.handler.request(
             user_id, device_id, filter_param=filter, since=since, full_state=full_state,
             timeout_ms=timeout_ms, use_state_after=use_state_after,
         )
+        await self._note_syncing(user_id, set_presence or "online", request.timeout_ms)
         return await self.handler.sync(request)
+
+    async def _note_syncing(self, user_id: str, set_presence: str, timeout_ms: int) -> None:
+        """Tell the user's presence shard a sync runs until at most now + timeout.
+
+        Awaited, so a user coming online sees it in this very response; but
+        briefly, since presence must never hold up a sync.
+        """
+        if not self.ctx.config.presence.enabled or set_presence == "offline":
+            return
+        try:
+            await asyncio.wait_for(self.ctx.router.call(
+                "presence", user_id, "user_syncing", user_id, set_presence, now_ms() + timeout_ms,
+            ), PRESENCE_WAIT_S)
+        except Exception as e:  # noqa: BLE001 - presence is best effort here
+            log.warning("presence not told of %s's sync: %r", user_id, e)
 
     async def create_filter(
         self, requester: str, user_id: str, definition: dict[str, Any]
@@ -84,6 +122,18 @@ class SyncService:
         if definition is None:
             raise not_found("No such filter")
         return definition
+
+    # --- GET /keys/changes -------------------------------------------------------------
+
+    async def key_changes(self, user_id: str, from_token: str, to_token: str) -> dict[str, Any]:
+        """Users whose device lists changed between two sync tokens (spec: /keys/changes)."""
+        since = parse_sync_token(from_token, "from")
+        upto = parse_sync_token(to_token, "to")
+        async with self.ctx.pool.acquire() as conn:
+            changes = await device_list_changes.changes(
+                conn, user_id, since, upto.stream_pos("device_lists"), upto
+            )
+        return changes.json()
 
     # --- room reads ----------------------------------------------------------------
 
@@ -200,3 +250,41 @@ class SyncService:
             query = directory.PublicRoomsQuery(limit=limit, since=since, server=server)
         async with self.ctx.pool.acquire() as conn:
             return await directory.public_rooms(conn, self.ctx.server_name, query)
+
+    # --- for the search component (search_support.py) --------------------------------
+
+    async def searchable_rooms(self, user_id: str) -> list[str]:
+        async with self.ctx.pool.acquire() as conn:
+            return await search_support.searchable_rooms(conn, user_id)
+
+    async def search_events(
+        self, user_id: str, device_id: str | None, event_ids: list[str]
+    ) -> list[dict[str, Any]]:
+        async with self.ctx.pool.acquire() as conn:
+            return await search_support.search_events(
+                conn, self.access, Viewer(user_id, device_id), event_ids
+            )
+
+    async def search_context(
+        self,
+        user_id: str,
+        device_id: str | None,
+        event_ids: list[str],
+        *,
+        before_limit: int,
+        after_limit: int,
+        include_profile: bool,
+    ) -> dict[str, dict[str, Any]]:
+        async with self.ctx.pool.acquire() as conn:
+            return await search_support.search_context(
+                conn, self.access, Viewer(user_id, device_id), event_ids,
+                before_limit=before_limit, after_limit=after_limit, include_profile=include_profile,
+            )
+
+    async def search_room_states(
+        self, user_id: str, device_id: str | None, room_ids: list[str]
+    ) -> dict[str, list[dict[str, Any]]]:
+        async with self.ctx.pool.acquire() as conn:
+            return await search_support.room_states(
+                conn, self.access, Viewer(user_id, device_id), room_ids
+            )

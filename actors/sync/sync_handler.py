@@ -7,12 +7,16 @@ time is left, it waits for a notification past now (see `notifier`). The
 request may be cancelled while waiting (the client went away): nothing is
 held but the waiter, which is always removed.
 
-`set_presence` is accepted and ignored: presence is a later component.
+After the rooms, each stream source (`streams.py`: account data, receipts,
+typing, presence, to-device, ...) adds its part and its position; the
+long-poll wakes for any of them. `set_presence` is handed to the presence
+component by the sync service.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +27,7 @@ from actors.sync.event_access import EventAccess, Viewer
 from actors.sync.filters import SyncFilter, json_query_param, parse_sync_filter
 from actors.sync.lazy_members import LazyMemberTracker
 from actors.sync.notifier import Notifier
+from actors.sync.streams import StreamOutput, StreamRequest, StreamSource
 from actors.sync.sync_incremental import incremental_rooms
 from actors.sync.sync_initial import initial_rooms
 from actors.sync.sync_room import RoomSyncBuilder, SyncParams
@@ -39,6 +44,9 @@ class SyncRequest:
     timeout_ms: int
     use_state_after: bool
 
+    def since_stream(self, stream: str) -> int:
+        return 0 if self.since is None else self.since.stream_pos(stream)
+
 
 class SyncHandler:
     def __init__(
@@ -49,8 +57,10 @@ class SyncHandler:
         *,
         writer_count: int,
         max_timeout_ms: int,
+        sources: Sequence[StreamSource] = (),
     ) -> None:
         self.pool = pool
+        self.sources = tuple(sources)
         self.access = access
         self.notifier = notifier
         self.lazy = LazyMemberTracker()
@@ -96,9 +106,9 @@ class SyncHandler:
         waiter = self.notifier.register(req.viewer.user_id)
         try:
             while True:
-                response, now, sent = await self._pass(req)
+                response, now, sent, stream_news = await self._pass(req)
                 remaining = deadline - time.monotonic()
-                if _has_news(response) or remaining <= 0:
+                if _has_news(response, stream_news) or remaining <= 0:
                     break
                 await waiter.wait_past(now, remaining)
         finally:
@@ -107,7 +117,9 @@ class SyncHandler:
             self.lazy.record(req.viewer.user_id, req.viewer.device_id, now, sent)
         return response
 
-    async def _pass(self, req: SyncRequest) -> tuple[dict[str, Any], SyncToken, dict[str, Any]]:
+    async def _pass(
+        self, req: SyncRequest
+    ) -> tuple[dict[str, Any], SyncToken, dict[str, Any], bool]:
         user = req.viewer.user_id
         async with self.pool.acquire() as conn:
             now = await event_store.writer_positions(conn)
@@ -135,15 +147,29 @@ class SyncHandler:
                 rooms = await incremental_rooms(
                     conn, builder, room_ids, positions, req.since, writer_count
                 )
-        response = {
+            joined = tuple(m.room_id for m in memberships
+                           if m.membership == "join" and req.filter.room.includes_room(m.room_id))
+            stream_req = StreamRequest(
+                viewer=req.viewer, filter=req.filter, since=req.since,
+                full_state=req.full_state, joined_rooms=joined,
+                new_rooms=frozenset(builder.new_rooms),
+            )
+            out = StreamOutput()
+            streams = dict(now.streams)
+            for source in self.sources:
+                pos = await source.fill(conn, stream_req, await source.current(conn, stream_req), out)
+                # Never move a client backwards, whatever its token says.
+                streams[source.name] = max(pos, req.since_stream(source.name))
+        now = SyncToken(now.writers, streams)
+        response: dict[str, Any] = {
             "next_batch": now.encode(),
             "rooms": rooms,
-            # Account data and presence are later streams; their sections stay empty.
             "account_data": {"events": []},
             "presence": {"events": []},
         }
-        return response, now, builder.sent_members
+        out.apply(response, prev_batch=SyncToken(now.writers).encode())
+        return response, now, builder.sent_members, out.news
 
 
-def _has_news(response: dict[str, Any]) -> bool:
-    return any(response["rooms"].values())
+def _has_news(response: dict[str, Any], stream_news: bool) -> bool:
+    return stream_news or any(response["rooms"].values())

@@ -74,6 +74,8 @@ class RoomSyncBuilder:
         self.access = access
         self.params = params
         self.sent_members: MemberMap = {}
+        # Joined rooms described from scratch (full state): the streams send all of theirs.
+        self.new_rooms: set[str] = set()
         f = params.filter
         self.fmt = EventFormat(
             event_format=f.event_format, include_room_id=False, event_fields=f.event_fields
@@ -142,6 +144,8 @@ class RoomSyncBuilder:
             "account_data": {"events": []},
         }
         if joined:
+            if full:
+                self.new_rooms.add(window.room_id)
             entry["ephemeral"] = {"events": []}
             # Push (notification counts) is a later component: zeros until then.
             entry["unread_notifications"] = {"highlight_count": 0, "notification_count": 0}

@@ -45,6 +45,8 @@ async def room_aliases(
 async def room_visibility(
     room_id: str, services: Services = Depends(get_services)
 ) -> dict[str, Any]:
+    if not is_valid_room_id(room_id):
+        raise invalid_param("Invalid room ID")
     return await services.router.call(
         "sync", room_id, "room_visibility", room_id, idempotent=True
     )

@@ -17,7 +17,7 @@ async def sync(
     filter: str | None = None,
     since: str | None = None,
     full_state: bool = False,
-    # Accepted and validated; presence is a later component, so its value has no effect yet.
+    # Validated here; the sync shard hands it to the presence component.
     set_presence: Literal["offline", "online", "unavailable"] | None = None,
     timeout: int = 0,
     use_state_after: bool = False,
@@ -28,5 +28,5 @@ async def sync(
     return await services.router.call(
         "sync", requester.user_id, "sync", requester.user_id, requester.device_id,
         filter=filter, since=since, full_state=full_state, timeout_ms=timeout,
-        use_state_after=use_state_after, idempotent=True,
+        use_state_after=use_state_after, set_presence=set_presence, idempotent=True,
     )

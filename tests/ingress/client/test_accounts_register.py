@@ -19,7 +19,8 @@ def test_register_with_dummy_auth(server) -> None:
     challenge = httpx.post(url, json=body)
     assert challenge.status_code == 401
     uia = challenge.json()
-    assert uia["flows"] == [{"stages": ["m.login.dummy"]}] and "errcode" not in uia
+    assert uia["flows"] == [{"stages": ["m.login.dummy"]}, {"stages": ["m.login.registration_token"]}]
+    assert "errcode" not in uia
     assert_matches("registration.yaml", "/register", "post", 401, uia)
 
     r = httpx.post(url, json={**body, "auth": {"type": "m.login.dummy", "session": uia["session"]}})
