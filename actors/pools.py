@@ -32,17 +32,20 @@ BASE_OPTIONS: dict[str, Any] = {
 def _actor_classes() -> dict[str, ActorClass]:
     # Imported here so importing this module stays cheap for the CLI.
     from actors.accounts.actor import AccountsActor
+    from actors.federation_sender.actor import FederationSenderActor
     from actors.keys.actor import KeysActor
     from actors.presence.actor import PresenceActor
     from actors.receipts.actor import ReceiptsActor
     from actors.room_server.actor import RoomServerActor
     from actors.search.actor import SearchActor
+    from actors.server_keys.actor import ServerKeysActor
     from actors.sync.actor import SyncActor
     from actors.typing.actor import TypingActor
 
     return {"room_server": RoomServerActor, "sync": SyncActor, "accounts": AccountsActor,
             "keys": KeysActor, "typing": TypingActor, "receipts": ReceiptsActor,
-            "presence": PresenceActor, "search": SearchActor}
+            "presence": PresenceActor, "search": SearchActor,
+            "federation_sender": FederationSenderActor, "server_keys": ServerKeysActor}
 
 
 def ensure_pools(config: dict[str, Any]) -> None:

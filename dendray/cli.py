@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dendray import init_cmd, protocol_cli, run_cmd, search_cmd
+from dendray import init_cmd, keys_cmd, protocol_cli, run_cmd, search_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,6 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_cmd.add_parser(sub)
     protocol_cli.add_parser(sub)
     search_cmd.add_parser(sub)
+    keys_cmd.add_parser(sub)
     return parser
 
 
@@ -28,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_cmd.run(args)
     if args.command == "search":
         return search_cmd.run(args)
+    if args.command == "keys":
+        return keys_cmd.run(args)
     return 2
 
 

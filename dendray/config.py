@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-COMPONENTS = ("room_server", "sync", "accounts", "typing", "receipts", "presence", "keys", "search")
+COMPONENTS = ("room_server", "sync", "accounts", "typing", "receipts", "presence", "keys", "search",
+              "federation_sender", "server_keys")
 
 
 class ConfigError(ValueError):
@@ -91,6 +92,25 @@ class SearchConfig:
 
 
 @dataclass
+class FederationConfig:
+    # Off: no outbound federation, and other servers' requests are refused.
+    enabled: bool = True
+    # The federation listener's certificate chain and key (PEM). Both unset:
+    # no TLS listener (federation then needs a TLS proxy in front of Serve).
+    tls_certificate_path: str | None = None
+    tls_private_key_path: str | None = None
+    # Check other servers' certificates (only a closed test network turns it off).
+    verify_tls: bool = True
+    # Allow destinations on loopback, private and other non-public addresses.
+    allow_private_destinations: bool = False
+    # Notaries for other servers' keys: [{server_name, verify_keys: {id: key}}].
+    trusted_key_servers: list[dict[str, Any]] = field(default_factory=list)
+    request_timeout_s: float = 30.0
+    # "host[:port]" served as /.well-known/matrix/server (delegation); null: none.
+    well_known_server: str | None = None
+
+
+@dataclass
 class Config:
     server_name: str = "localhost"
     public_baseurl: str = "http://localhost:8008/"
@@ -98,6 +118,9 @@ class Config:
     signing_key_path: str = "./data/signing.key"
     # The signing key's content; filled from signing_key_path when loaded.
     signing_key: str = ""
+    # Former signing keys, still published so what they signed verifies:
+    # [{key_id, key (unpadded base64 public key), expired_ts}] (`dendray keys rotate`).
+    old_signing_keys: list[dict[str, Any]] = field(default_factory=list)
     listen: ListenConfig = field(default_factory=ListenConfig)
     database: DatabaseSection = field(default_factory=DatabaseSection)
     shards: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COMPONENTS, 1))
@@ -106,6 +129,7 @@ class Config:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     presence: PresenceConfig = field(default_factory=PresenceConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
+    federation: FederationConfig = field(default_factory=FederationConfig)
     default_room_version: str = "12"
     access_token_lifetime_ms: int | None = None
 
@@ -128,6 +152,7 @@ _SECTIONS = {
     "limits": LimitsConfig,
     "presence": PresenceConfig,
     "search": SearchConfig,
+    "federation": FederationConfig,
 }
 
 
@@ -166,6 +191,11 @@ def load_config(path: str | Path) -> Config:
         config.signing_key = key_path.read_text().strip()
     except OSError as e:
         raise ConfigError(f"cannot read signing key {key_path}: {e.strerror}") from None
+    fed = config.federation
+    if fed.tls_certificate_path:
+        fed.tls_certificate_path = str((base / fed.tls_certificate_path).resolve())
+    if fed.tls_private_key_path:
+        fed.tls_private_key_path = str((base / fed.tls_private_key_path).resolve())
     return config
 
 

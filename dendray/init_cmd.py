@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from dendray.config import new_shared_secret
+from federation.self_signed import write_self_signed_certificate
 from protocol.signing import generate_signing_key, write_signing_keys
 
 TEMPLATE = """\
@@ -51,6 +52,7 @@ shards:
   presence: 1
   keys: 1
   search: 1
+  server_keys: 1
 
 registration:
   enabled: {registration_enabled}
@@ -91,6 +93,30 @@ search:
   # New messages become searchable within about this long.
   commit_interval_ms: 500
 
+federation:
+  # false: no federation at all (outbound requests and the federation API).
+  enabled: true
+  # The TLS certificate chain and private key (PEM) of the federation listener.
+{tls_lines}
+  # Check other servers' TLS certificates. Only a closed test network turns
+  # this off.
+  verify_tls: {verify_tls}
+  # Allow federation with loopback, private and link-local addresses.
+  allow_private_destinations: {allow_private}
+  # Notaries asked for other servers' keys when a server cannot be reached
+  # directly; their own keys are pinned here, e.g.
+  #   - server_name: matrix.org
+  #     verify_keys: {{"ed25519:auto": "Noi6WqcDj0QmPxCNQqgezwTlBKrfqehY1u2FyWP9uYw"}}
+  trusted_key_servers: []
+  request_timeout_s: 30
+  # Delegation: "host[:port]" to answer at /.well-known/matrix/server, when
+  # federation for this server name is served elsewhere.
+  well_known_server: null
+
+# Former signing keys (`dendray keys rotate` adds them): still published so
+# that what they signed keeps verifying.
+old_signing_keys: []
+
 # Room version for new rooms when the client does not ask for one.
 default_room_version: "12"
 # Access token lifetime with refresh tokens (null: tokens do not expire).
@@ -110,6 +136,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="single-step m.login.dummy registration, for test and private servers")
     p.add_argument("--no-rate-limits", action="store_true")
     p.add_argument("--force", action="store_true", help="overwrite an existing config")
+    p.add_argument("--test-federation", action="store_true",
+                   help="closed test network: self-signed certificate, peers' certificates "
+                        "not verified, private destinations allowed")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -125,7 +154,17 @@ def run(args: argparse.Namespace) -> int:
     if not key_path.exists():
         key_path.write_text(write_signing_keys([generate_signing_key("a_" + _key_suffix())]))
         key_path.chmod(0o600)
+    if args.test_federation:
+        cert, key = write_self_signed_certificate(data_dir, args.server_name)
+        tls_lines = (f"  tls_certificate_path: {_rel(cert, base)}\n"
+                     f"  tls_private_key_path: {_rel(key, base)}")
+    else:
+        tls_lines = ("  # tls_certificate_path: /etc/letsencrypt/live/example.org/fullchain.pem\n"
+                     "  # tls_private_key_path: /etc/letsencrypt/live/example.org/privkey.pem")
     text = TEMPLATE.format(
+        tls_lines=tls_lines,
+        verify_tls="false" if args.test_federation else "true",
+        allow_private="true" if args.test_federation else "false",
         server_name=args.server_name,
         public_baseurl=args.public_baseurl or f"http://localhost:{args.client_port}/",
         data_dir=_rel(data_dir, base),

@@ -18,6 +18,10 @@ import httpx
 import ray
 from ray import serve
 
+from actors.federation_listener.control import (
+    ensure_federation_listener,
+    remove_federation_listener,
+)
 from actors.pools import ensure_pools, remove_pools
 from dendray.config import Config, load_config
 from sharding.names import NAMESPACE
@@ -54,6 +58,7 @@ def prepare(config: Config | str | Path, *, dsn: str | None = None) -> Config:
         raise RuntimeError("no database: set database.dsn, or start the embedded one first")
     config.database.dsn = asyncio.run(_prepare_database(server_dsn, config.database.database))
     ensure_pools(config.to_dict())
+    ensure_federation_listener(config.to_dict())
     return config
 
 
@@ -97,7 +102,10 @@ class RunningServer:
             serve.delete(APP_NAME)
             serve.shutdown()
         finally:
-            remove_pools(self.config.to_dict())
+            try:
+                remove_federation_listener()
+            finally:
+                remove_pools(self.config.to_dict())
 
 
 def start_server(

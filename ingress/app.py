@@ -17,6 +17,7 @@ from dendray.config import Config
 from ingress.client import ROUTERS, UNVERSIONED
 from ingress.cors import CorsMiddleware
 from ingress.errors import install_error_handlers
+from ingress.federation import ROUTERS as FEDERATION_ROUTERS
 from ingress.services import init_services
 
 CLIENT_PREFIXES = ("/_matrix/client/v3", "/_matrix/client/r0")
@@ -31,6 +32,8 @@ def make_fastapi_app() -> FastAPI:
     for router, prefixes in ROUTERS:
         for prefix in prefixes or CLIENT_PREFIXES:
             app.include_router(router, prefix=prefix)
+    for router in FEDERATION_ROUTERS:
+        app.include_router(router)
     return app
 
 

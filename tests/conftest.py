@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -19,6 +21,7 @@ from storage.databases import drop_database, ensure_database
 from storage.embedded import EmbeddedPostgres
 from storage.migrations import apply_migrations
 from storage.pool import connect, create_pool
+from tests.e2e_server import FEDERATION_PORT, SERVER_NAME, free_port
 
 # ---------------------------------------------------------------------------
 # Database fixtures (owned by storage/).
@@ -107,23 +110,21 @@ async def empty_database(pg_server_dsn: str) -> AsyncIterator[DatabaseFactory]:
 # ---------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server(pg_server_dsn: str) -> Iterator[RunningServer]:
-    """A running dendray: open registration (and a token), no rate limits, 2 shards each."""
+    """A running dendray: open registration (and a token), no rate limits, 2 shards each.
+
+    It federates on a closed test network (`init --test-federation`): its name
+    is `tests.e2e_server.SERVER_NAME`, `127.0.0.1:<federation port>`, where
+    its TLS listener answers with a self-signed certificate.
+    """
     config_dir = Path(tempfile.mkdtemp(prefix="dendray-e2e-"))
     config_path = config_dir / "dendray.yaml"
-    port = _free_port()
+    port = free_port()
     assert init_main([
-        "init", "--config", str(config_path), "--server-name", "test.local",
-        "--client-port", str(port), "--open-registration", "--no-rate-limits",
+        "init", "--config", str(config_path), "--server-name", SERVER_NAME,
+        "--client-port", str(port), "--federation-port", str(FEDERATION_PORT),
+        "--test-federation", "--open-registration", "--no-rate-limits",
         "--public-baseurl", f"http://127.0.0.1:{port}/",
     ]) == 0
     config = load_config(config_path)
@@ -138,3 +139,65 @@ def server(pg_server_dsn: str) -> Iterator[RunningServer]:
     finally:
         running.stop()
         shutil.rmtree(config_dir, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------
+# A real Synapse on loopback as a federation peer (shared/tools), started on
+# first use by a session that needs one, on free ports in a fresh folder.
+# ---------------------------------------------------------------------------
+
+SYNAPSE_SCRIPT = Path(__file__).resolve().parents[2] / "shared" / "tools" / "start_synapse_peer.sh"
+
+
+@dataclass(frozen=True)
+class SynapsePeer:
+    server_name: str
+    client_url: str
+    fed_url: str
+    dir: Path
+
+
+@pytest.fixture(scope="session")
+def synapse_peer() -> Iterator[SynapsePeer]:
+    """A running Synapse that federates with the e2e server (certificates not verified).
+
+    Skipped when Synapse cannot be installed or started here. The first run
+    installs it into /tmp/synapse-fed-venv (a minute or two).
+    """
+    if not SYNAPSE_SCRIPT.exists():
+        pytest.skip(f"no Synapse peer script at {SYNAPSE_SCRIPT}")
+    folder = Path(tempfile.mkdtemp(prefix="dendray-synapse-"))
+    fed_port, client_port = free_port(), free_port()
+    # Beside the folder (--fresh empties it): Synapse publishes rooms in its
+    # directory and serves that to other servers only when told to. Read once, at start.
+    extra = folder.parent / f"{folder.name}.yaml"
+    extra.write_text("allow_public_rooms_over_federation: true\n"
+                     "room_list_publication_rules: [{action: allow}]\n")
+    try:
+        started = subprocess.run(
+            ["bash", str(SYNAPSE_SCRIPT), "--fresh", "--dir", str(folder),
+             "--fed-port", str(fed_port), "--client-port", str(client_port),
+             "--extra-config", str(extra)],
+            capture_output=True, text=True, timeout=900,
+        )
+    except subprocess.TimeoutExpired:
+        _stop_synapse(folder)
+        pytest.skip("Synapse did not start within 15 minutes")
+    finally:
+        extra.unlink(missing_ok=True)
+    if started.returncode != 0 or "READY" not in started.stdout:
+        _stop_synapse(folder)
+        pytest.skip(f"Synapse could not be started: {started.stderr.strip()[-2000:]}")
+    fields = dict(part.split("=", 1) for line in started.stdout.splitlines()
+                  for part in line.split() if "=" in part)
+    try:
+        yield SynapsePeer(fields["SERVER_NAME"], fields["CLIENT_URL"], fields["FED_URL"], folder)
+    finally:
+        _stop_synapse(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _stop_synapse(folder: Path) -> None:
+    if (folder / "homeserver.pid").exists():
+        subprocess.run(["bash", str(SYNAPSE_SCRIPT), "--stop", "--dir", str(folder)],
+                       capture_output=True, timeout=60)

@@ -18,6 +18,7 @@ import yaml
 
 SPEC_ROOT = Path(__file__).resolve().parents[2] / "shared" / "matrix-spec" / "data" / "api"
 CLIENT_SERVER = SPEC_ROOT / "client-server"
+SERVER_SERVER = SPEC_ROOT / "server-server"
 
 
 @functools.cache
@@ -58,6 +59,8 @@ def response_schema(
     return response["content"]["application/json"]["schema"]
 
 
-def assert_matches(file: str, path: str, method: str, status: int, body: Any) -> None:
+def assert_matches(
+    file: str, path: str, method: str, status: int, body: Any, *, api: Path = CLIENT_SERVER
+) -> None:
     """Fail unless `body` is valid for the response `status` of `method path` in `file`."""
-    jsonschema.validate(body, response_schema(file, path, method, status))
+    jsonschema.validate(body, response_schema(file, path, method, status, api=api))

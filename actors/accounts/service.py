@@ -54,6 +54,7 @@ from actors.accounts.registration import (
     user_id_for,
     user_in_use,
 )
+from actors.accounts.remote_profiles import RemoteProfiles
 from actors.accounts.requests import flag, optional, required
 from actors.accounts.shared_secret import consume_nonce, mac_matches, new_nonce
 from actors.accounts.to_device import ToDeviceMethods
@@ -68,6 +69,7 @@ from actors.accounts.uia import UserInteractiveAuth
 from actors.context import Context, now_ms
 from actors.keyed_lock import KeyedLock
 from dendray.config import Config
+from federation.client import FederationClient
 from protocol.errors import (
     MatrixError,
     bad_json,
@@ -107,6 +109,14 @@ class AccountsService(AccountDataMethods, ToDeviceMethods):
         # long as a wrong password.
         self._decoy_hash: str | None = None
         self._profile_changes = KeyedLock()
+        # Made on first use (tests put a fake here): most shards never federate.
+        self.federation: Any = None
+        self.remote_profiles = RemoteProfiles(self._federation)
+
+    def _federation(self) -> Any:
+        if self.federation is None:
+            self.federation = FederationClient(self.ctx.config)
+        return self.federation
 
     async def recover(self) -> None:
         """Nothing to rebuild (the caches fill on demand); sweep expired UIA sessions."""
@@ -498,26 +508,41 @@ class AccountsService(AccountDataMethods, ToDeviceMethods):
 
     # --- profiles (on the profile owner's shard) ----------------------------------
 
-    async def _local_profile(self, user_id: str) -> dict[str, Any]:
+    def _is_remote(self, user_id: str) -> bool:
         if not is_valid_user_id(user_id):
             raise invalid_param("Invalid user ID")
-        if server_name_of(user_id) != self.config.server_name:
-            # Remote profiles need a federation query, which this server does not make yet.
-            raise not_found("Profile not found")
+        return server_name_of(user_id) != self.config.server_name
+
+    async def _local_profile(self, user_id: str) -> dict[str, Any]:
         profile = await profiles.load_profile(self.pool, user_id)
         if profile is None:
             raise not_found("Profile not found")
         return profile
 
     async def get_profile(self, user_id: str) -> dict[str, Any]:
+        if self._is_remote(user_id):
+            return await self.remote_profiles.get(user_id)
         return await self._local_profile(user_id)
 
     async def get_profile_field(self, user_id: str, key: str) -> dict[str, Any]:
         profiles.check_key(key)
+        if self._is_remote(user_id):
+            return await self.remote_profiles.get(user_id, key)
         profile = await self._local_profile(user_id)
         if key not in profile:
             raise not_found("Profile field not found")
         return {key: profile[key]}
+
+    async def federation_query_profile(self, user_id: str, field: str | None) -> dict[str, Any]:
+        """GET /_matrix/federation/v1/query/profile: a local user's profile, or one field."""
+        if self._is_remote(user_id):
+            raise not_found("The user is not on this server")
+        profile = await self._local_profile(user_id)
+        if field is None:
+            return profile
+        if field not in profile:
+            raise not_found("Profile field not found")
+        return {field: profile[field]}
 
     async def set_profile_field(
         self, requester: str, user_id: str, key: str, body: dict[str, Any]

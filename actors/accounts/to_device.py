@@ -5,8 +5,10 @@ the sender device's transaction ID and one inbox row per target device, each
 with its own `to_device` stream position: a repeated transaction changes
 nothing, a failed one leaves nothing. `*` means every device the user has
 at that moment; device IDs the user does not have are dropped. Messages to
-users of other servers need federation, which this server does not speak
-yet: they are dropped too.
+users of other servers become one `m.direct_to_device` EDU per server,
+queued for the federation sender in that same transaction (so exactly once
+per client transaction); messages other servers send us arrive through
+`receive_remote_to_device`, idempotent on the remote sender and message ID.
 
 The recipient's sync reads its inbox (actors/sync/stream_to_device.py) and,
 once the client syncs with a `since` past a message, asks the recipient's
@@ -16,11 +18,13 @@ shard (`ack_to_device`) to delete what it has received.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from typing import Any
 
 import asyncpg
 
 from actors.context import Context, now_ms
+from actors.federation_sender.api import queue_edu_in, wake_destinations
 from actors.sync.api import notify_stream
 from actors.sync.filters import holds_nul
 from protocol.errors import bad_json, invalid_param, missing_param
@@ -68,16 +72,44 @@ class ToDeviceMethods:
                 raise invalid_param("Invalid event type or transaction ID")
         messages = parse_messages(body)
         local = {u: d for u, d in messages.items() if server_name_of(u) == self.ctx.server_name}
+        remote: dict[str, Messages] = {}
+        for u, d in messages.items():
+            if server_name_of(u) != self.ctx.server_name:
+                remote.setdefault(server_name_of(u), {})[u] = d
 
         async def run() -> tuple[int, list[str]] | None:
             async with self.ctx.pool.acquire() as conn, conn.transaction():
-                return await _deliver(conn, user_id, device_id, txn_id, event_type, local)
+                if not await _claim_txn(conn, user_id, device_id, txn_id):
+                    return None
+                for server, server_messages in remote.items():
+                    await queue_edu_in(conn, [server], "m.direct_to_device", {
+                        "sender": user_id, "type": event_type,
+                        "message_id": secrets.token_urlsafe(16), "messages": server_messages})
+                return await _deliver(conn, user_id, event_type, local)
+
+        done = await asyncio.shield(run())
+        wake_destinations(self.ctx.router, remote)
+        if done is not None:
+            pos, recipients = done
+            notify_stream(self.ctx.router, STREAM, pos, recipients)
+        return {}
+
+    async def receive_remote_to_device(
+        self, sender: str, event_type: str, message_id: str, messages: Messages
+    ) -> None:
+        """An `m.direct_to_device` EDU for our users (checked by the federation sender)."""
+
+        async def run() -> tuple[int, list[str]] | None:
+            async with self.ctx.pool.acquire() as conn, conn.transaction():
+                # A remote sender has no device here: '' keys its message IDs.
+                if not await _claim_txn(conn, sender, "", message_id):
+                    return None
+                return await _deliver(conn, sender, event_type, messages)
 
         done = await asyncio.shield(run())
         if done is not None:
             pos, recipients = done
             notify_stream(self.ctx.router, STREAM, pos, recipients)
-        return {}
 
     async def ack_to_device(self, user_id: str, device_id: str, upto: int) -> None:
         """The device has received every message up to `upto`: delete them."""
@@ -87,17 +119,21 @@ class ToDeviceMethods:
         )
 
 
-async def _deliver(
-    conn: asyncpg.Connection, sender: str, sender_device: str, txn_id: str, event_type: str,
-    messages: Messages,
-) -> tuple[int, list[str]] | None:
-    """Store the messages once per transaction; the last position and the recipients, if new."""
-    fresh = await conn.fetchval(
+async def _claim_txn(conn: asyncpg.Connection, sender: str, sender_device: str,
+                     txn_id: str) -> bool:
+    """True the first time this transaction is seen (the caller then delivers it)."""
+    return bool(await conn.fetchval(
         "INSERT INTO to_device_txns (user_id, device_id, txn_id, created_ts)"
         " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true",
         sender, sender_device, txn_id, now_ms(),
-    )
-    if not fresh or not messages:
+    ))
+
+
+async def _deliver(
+    conn: asyncpg.Connection, sender: str, event_type: str, messages: Messages,
+) -> tuple[int, list[str]] | None:
+    """Store the messages in the local inboxes; the last position and the recipients."""
+    if not messages:
         return None
     rows = await conn.fetch(
         "SELECT user_id, device_id FROM devices WHERE user_id = ANY($1::text[])", list(messages)

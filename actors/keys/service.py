@@ -29,12 +29,15 @@ from actors.keys import (
     key_backup,
     key_query,
     one_time_keys,
+    remote_keys,
     signature_upload,
+    user_devices,
 )
 from actors.keys.cross_signing import CrossSigningKey, Signature
 from actors.keys.device_lists import DeviceListChanges
 from actors.keys.one_time_keys import UploadedKey
 from actors.keys.signature_upload import SignatureFailure, SignerKeys
+from federation.client import FederationClient
 from protocol.e2e_keys import (
     CROSS_SIGNING_USAGES,
     MASTER,
@@ -52,6 +55,7 @@ from protocol.errors import (
     forbidden,
     invalid_param,
     missing_param,
+    not_found,
     unknown_token,
 )
 from protocol.identifiers import is_valid_user_id, server_name_of
@@ -59,7 +63,7 @@ from protocol.signing import SignatureError
 
 T = TypeVar("T")
 
-# Keys of users on other servers need federation, which this server does not do yet.
+# Signatures on other servers' users' keys go to their servers, which this one does not do yet.
 FEDERATION_FAILURE = {"status": 503, "message": "Federation is not available on this server yet"}
 
 
@@ -84,6 +88,13 @@ class KeysService:
     def __init__(self, ctx: Context, shard: int) -> None:
         self.ctx = ctx
         self.shard = shard
+        # Made on first use (tests put a fake here).
+        self.federation: Any = None
+
+    def _federation(self) -> Any:
+        if self.federation is None:
+            self.federation = FederationClient(self.ctx.config)
+        return self.federation
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -120,6 +131,21 @@ class KeysService:
             return result
 
         return await asyncio.shield(run())
+
+    # --- other servers' users (called by the federation sender) -------------------
+
+    async def remote_device_list_changed(self, user_id: str) -> None:
+        """A remote user's devices or cross-signing keys changed (an EDU from their server).
+
+        Their keys are queried live from their server, so only the change is
+        recorded: local users sharing a room see the user in `device_lists.changed`.
+        """
+        changes = DeviceListChanges(users={user_id})
+
+        async def write(conn: asyncpg.Connection) -> None:
+            return None
+
+        await self._commit_changes(changes, write)
 
     # --- device deletion (called by accounts) ------------------------------------
 
@@ -185,34 +211,73 @@ class KeysService:
 
     async def query_keys(self, user_id: str, body: dict[str, Any]) -> dict[str, Any]:
         wanted = _user_map(body, "device_keys", list)
-        local: dict[str, list[str]] = {}
-        failures: dict[str, Any] = {}
-        for user, devices in wanted.items():
+        timeout = remote_keys.timeout_s(body)
+        for devices in wanted.values():
             if not all(isinstance(d, str) for d in devices):
                 raise bad_json("device_keys values must be arrays of device IDs")
-            if self._is_local(user):
-                local[user] = devices
-            else:
-                failures[server_name_of(user)] = FEDERATION_FAILURE
+        local = {u: d for u, d in wanted.items() if self._is_local(u)}
+        remote = remote_keys.by_server({u: d for u, d in wanted.items() if u not in local})
+
+        async def read_local() -> dict[str, dict[str, Any]]:
+            async with self.pool.acquire() as conn, conn.transaction(
+                isolation="repeatable_read", readonly=True
+            ):
+                return await key_query.local_keys(conn, user_id, local)
+
+        if not remote:
+            return {**await read_local(), "failures": {}}
+        result, (found, failures) = await asyncio.gather(
+            read_local(), remote_keys.query(self._federation(), remote, timeout)
+        )
+        for section, entries in found.items():
+            result[section].update(entries)
+        return {**result, "failures": failures}
+
+    async def federation_query_keys(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST /_matrix/federation/v1/user/keys/query: keys of this server's users."""
+        wanted = _user_map(body, "device_keys", list)
+        for devices in wanted.values():
+            if not all(isinstance(d, str) for d in devices):
+                raise bad_json("device_keys values must be arrays of device IDs")
+        # Other servers' users are theirs to answer for: left out.
+        local = {u: d for u, d in wanted.items() if self._is_local(u)}
         async with self.pool.acquire() as conn, conn.transaction(
             isolation="repeatable_read", readonly=True
         ):
-            result = await key_query.local_keys(conn, user_id, local)
-        return {**result, "failures": failures}
+            # No viewer: another server sees only the signatures everyone may see.
+            result = await key_query.local_keys(conn, "", local)
+        del result["user_signing_keys"]
+        return result
+
+    async def federation_user_devices(self, user_id: str) -> dict[str, Any]:
+        """GET /_matrix/federation/v1/user/devices/{userId}."""
+        if not is_valid_user_id(user_id):
+            raise invalid_param("Invalid user ID")
+        if not self._is_local(user_id):
+            raise not_found("The user is not on this server")
+        async with self.pool.acquire() as conn, conn.transaction(
+            isolation="repeatable_read", readonly=True
+        ):
+            out = await user_devices.user_devices(conn, user_id)
+        if out is None:
+            raise not_found("Unknown user")
+        return out
 
     # --- POST /keys/claim ----------------------------------------------------------------
 
-    async def claim_keys(self, user_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _parse_claims(self, body: dict[str, Any]) -> dict[str, dict[str, str]]:
         wanted = _user_map(body, "one_time_keys", dict)
-        failures: dict[str, Any] = {}
-        claims: list[tuple[str, str, str]] = []
-        for user, devices in wanted.items():
+        for devices in wanted.values():
             if not all(isinstance(a, str) for a in devices.values()):
                 raise bad_json("one_time_keys values must map device IDs to algorithms")
-            if not self._is_local(user):
-                failures[server_name_of(user)] = FEDERATION_FAILURE
-                continue
-            claims += [(user, device, algorithm) for device, algorithm in devices.items()]
+        return wanted
+
+    async def _claim_local(self, wanted: dict[str, dict[str, str]]) -> dict[str, Any]:
+        claims = [
+            (user, device, algorithm)
+            for user, devices in wanted.items() if self._is_local(user)
+            for device, algorithm in devices.items()
+        ]
 
         async def claim_all() -> dict[str, Any]:
             claimed: dict[str, Any] = {}
@@ -224,7 +289,26 @@ class KeysService:
             return claimed
 
         # Shielded: a claimed key is gone, so the claim must finish and be answered.
-        return {"one_time_keys": await asyncio.shield(claim_all()), "failures": failures}
+        return await asyncio.shield(claim_all())
+
+    async def claim_keys(self, user_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        wanted = self._parse_claims(body)
+        timeout = remote_keys.timeout_s(body)
+        remote = remote_keys.by_server({u: d for u, d in wanted.items() if not self._is_local(u)})
+        failures: dict[str, Any] = {}
+        if remote:
+            local, (claimed, failures) = await asyncio.gather(
+                self._claim_local(wanted),
+                remote_keys.claim(self._federation(), remote, timeout),
+            )
+            local.update(claimed)
+        else:
+            local = await self._claim_local(wanted)
+        return {"one_time_keys": local, "failures": failures}
+
+    async def federation_claim_keys(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST /_matrix/federation/v1/user/keys/claim: only this server's users' keys."""
+        return {"one_time_keys": await self._claim_local(self._parse_claims(body))}
 
     # --- POST /keys/device_signing/upload -----------------------------------------------
 

@@ -29,6 +29,7 @@ from dataclasses import replace
 from typing import Any
 
 from actors.context import Context, now_ms
+from actors.federation_sender.api import queue_edu, remote_servers_sharing_rooms
 from actors.membership_reads import users_sharing_a_room
 from actors.presence.rules import (
     OFFLINE,
@@ -43,12 +44,15 @@ from actors.presence.rules import (
 from actors.sync.api import notify_stream
 from actors.timer_heap import TimerHeap
 from protocol.errors import bad_json, forbidden, not_found
+from protocol.identifiers import server_name_of
 from sharding.hashing import shard_of
 from storage.stream_positions import take_positions
 
 STREAM = "presence"
 # A transition whose write failed is tried again this much later.
 RETRY_MS = 5_000
+# How long a remote user's last presence update holds them online (see remote_presence).
+REMOTE_HOLD_MS = 30 * 60_000
 log = logging.getLogger("dendray.presence")
 
 _UPSERT = (
@@ -127,6 +131,25 @@ class PresenceService:
         if rec is None:
             raise not_found("No presence is known for this user")
         return presence_content(rec, self._clock(), self.cfg)
+
+    # --- called by the federation sender ------------------------------------------
+
+    async def remote_presence(
+        self, user_id: str, state: str, status_msg: str | None, last_active_ago: int
+    ) -> None:
+        """An `m.presence` update from the user's own server (checked by the sender).
+
+        Their server is the authority; the record is held as if the user were
+        syncing for a while, so our timers do not take them offline meanwhile
+        (servers repeat the presence of users who stay online).
+        """
+        if not self.cfg.enabled:
+            return
+        async with self._lock:
+            now = self._clock()
+            until = now + REMOTE_HOLD_MS if state != OFFLINE else 0
+            await self._write([PresenceRecord(
+                user_id, state, status_msg, now - last_active_ago, until)])
 
     # --- called by sync shards ----------------------------------------------------
 
@@ -244,6 +267,7 @@ class PresenceService:
                     for user_id, pos in changes:
                         mates = await users_sharing_a_room(conn, user_id)
                         notify_stream(self.ctx.router, STREAM, pos, [*mates, user_id])
+                        await self._federate(conn, user_id)
             except Exception:
                 # Only latency is lost: the syncs read the change on their next pass.
                 log.exception("cannot wake the syncs for %d presence changes", len(changes))
@@ -251,6 +275,17 @@ class PresenceService:
         task = asyncio.get_running_loop().create_task(wake())
         self._wakeups.add(task)
         task.add_done_callback(self._wakeups.discard)
+
+    async def _federate(self, conn: Any, user_id: str) -> None:
+        """Tell the other servers sharing a room with a local user of their new presence."""
+        if server_name_of(user_id) != self.ctx.server_name:
+            return  # a remote user's presence is their own server's to send
+        servers = await remote_servers_sharing_rooms(conn, user_id, self.ctx.server_name)
+        rec = await self._record(user_id)
+        if servers and rec is not None:
+            content = presence_content(rec, self._clock(), self.cfg)
+            queue_edu(self.ctx.router, servers, "m.presence",
+                      {"push": [{"user_id": user_id, **content}]})
 
     def tracked_users(self) -> int:
         """Users of this shard who are not offline (held in memory with a deadline)."""

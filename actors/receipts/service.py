@@ -22,11 +22,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from actors.context import Context, now_ms
+from actors.federation_sender.api import queue_edu
+from actors.federation_sender.destinations import servers_of
 from actors.keyed_lock import KeyedLock
 from actors.membership_reads import is_joined, joined_members
 from actors.sync.api import notify_stream
 from protocol.errors import bad_json, forbidden, invalid_param, not_found
-from protocol.identifiers import is_valid_event_id
+from protocol.identifiers import is_valid_event_id, server_name_of
 from storage.stream_positions import take_positions
 
 STREAM = "receipts"
@@ -163,6 +165,33 @@ class ReceiptsService:
             public = any(m.receipt_type != READ_PRIVATE for m in moved)
             users = await joined_members(conn, room_id) if public else [user_id]
         notify_stream(self.ctx.router, STREAM, last, users)
+        self._federate(user_id, room_id, [m for m in moved if m.receipt_type == READ], ts, users)
+
+    def _federate(self, user_id: str, room_id: str, marks: list[Mark], ts: int,
+                  members: list[str]) -> None:
+        """Send a local user's public read receipts to the room's other servers."""
+        if not marks or server_name_of(user_id) != self.ctx.server_name:
+            return
+        servers = servers_of(members) - {self.ctx.server_name}
+        for m in marks:
+            # One EDU per receipt: a user has one entry per room in an EDU, and
+            # threaded receipts of one user are separate receipts.
+            data: dict[str, Any] = {"ts": ts}
+            if m.thread_id:
+                data["thread_id"] = m.thread_id
+            receipt = {"event_ids": [m.event_id], "data": data}
+            queue_edu(self.ctx.router, servers, "m.receipt", {room_id: {READ: {user_id: receipt}}})
+
+    async def remote_receipt(self, room_id: str, user_id: str, event_id: str,
+                             thread_id: str | None) -> None:
+        """An `m.receipt` from the user's server (checked there: the user is joined)."""
+        async with self.ctx.pool.acquire() as conn:
+            room_seq = await conn.fetchval(
+                "SELECT room_seq FROM events WHERE event_id = $1 AND room_id = $2"
+                " AND NOT outlier AND rejected_reason IS NULL", event_id, room_id)
+        if room_seq is None:
+            return  # an event we do not have (yet): nothing to mark
+        await self._apply(user_id, room_id, [Mark(READ, event_id, room_seq, thread_id or "")])
 
     async def _set_fully_read(self, user_id: str, room_id: str, mark: Mark) -> None:
         current = await self.ctx.pool.fetchval(

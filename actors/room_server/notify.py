@@ -1,9 +1,11 @@
-"""After a commit: wake the sync shards of everyone the new events concern."""
+"""After a commit: wake the sync shards of everyone the new events concern, and the
+federation sender."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from actors.federation_sender.api import notify_new_events
 from actors.room_server.persist import PersistedEvent
 from actors.room_server.room_state import RoomState
 from protocol.events import MEMBER, Event
@@ -24,3 +26,5 @@ def notify_sync(
     for shard, shard_users in by_shard.items():
         router.notify("sync", shard, "on_new_event", last.writer, last.stream_pos,
                       room.room_id, shard_users)
+    # The federation sender reads the stream itself and picks the destinations.
+    notify_new_events(router, last.writer, last.stream_pos)

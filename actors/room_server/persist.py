@@ -67,6 +67,10 @@ async def persist_batch(
             room_id, room_version, creator, now_ms,
         )
     await _write_side_tables(conn, room_id, batch, now_ms)
+    if current != state_group:
+        # The group of the room's current state (remote events may make it differ from
+        # the newest event's state_after, so the room remembers it).
+        await conn.execute("UPDATE rooms SET state_group = $2 WHERE room_id = $1", room_id, current)
     last = await conn.fetchval(
         "UPDATE writer_positions SET pos = pos + $2 WHERE writer = $1 RETURNING pos",
         writer, len(batch),
@@ -140,7 +144,7 @@ async def _write_side_tables(
             " VALUES ($1, $2, $3, $4, $5, $6)",
             txns,
         )
-    relations = [r for item in batch if (r := _relation(item.event))]
+    relations = [r for item in batch if (r := relation_of(item.event))]
     if relations:
         await conn.executemany(
             "INSERT INTO event_relations (event_id, relates_to, rel_type) VALUES ($1, $2, $3)"
@@ -156,7 +160,7 @@ async def _write_side_tables(
             )
 
 
-def _relation(ev: Event) -> tuple[str, str, str] | None:
+def relation_of(ev: Event) -> tuple[str, str, str] | None:
     rel = ev.content.get("m.relates_to")
     if not isinstance(rel, dict):
         return None

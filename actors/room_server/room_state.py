@@ -75,7 +75,7 @@ class RoomState:
 async def load_room(conn: asyncpg.Connection, room_id: str) -> RoomState | None:
     """Read a room's cache entry from the database; None if this server has no such room."""
     row = await conn.fetchrow(
-        "SELECT room_version, creator FROM rooms WHERE room_id = $1", room_id
+        "SELECT room_version, creator, state_group FROM rooms WHERE room_id = $1", room_id
     )
     if row is None:
         return None
@@ -109,7 +109,8 @@ async def load_room(conn: asyncpg.Connection, room_id: str) -> RoomState | None:
         extremities={r["event_id"]: r["pdu"] for r in ext_rows},
         max_depth=max((r["depth"] for r in ext_rows), default=0),
         last_seq=tail["room_seq"] if tail else 0,
-        state_group=tail["state_after"] if tail else None,
+        state_group=row["state_group"] if row["state_group"] is not None
+        else (tail["state_after"] if tail else None),
         members=members,
     )
 

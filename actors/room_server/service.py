@@ -17,31 +17,47 @@ from typing import Any, TypeVar
 import asyncpg
 
 from actors.context import Context, now_ms
+from actors.federation_sender.forwarding import mark_for_forwarding
 from actors.keyed_lock import KeyedLock
-from actors.room_server import aliases, membership
+from actors.room_server import (
+    aliases,
+    invite,
+    make_join,
+    membership,
+    outside_room,
+    received_pdu,
+    remote_join,
+    remote_membership,
+    send_join,
+)
 from actors.room_server.create_room import CreateRoomPlan, plan_create_room
 from actors.room_server.event_builder import EventSpec, authorise, build_event
+from actors.room_server.inbound_service import FederationInbound
 from actors.room_server.notify import notify_sync
-from actors.room_server.persist import NewEvent, persist_batch
+from actors.room_server.persist import NewEvent, PersistedEvent, persist_batch
+from actors.room_server.remote import Remote
 from actors.room_server.room_state import RoomCache, RoomState, load_room
 from actors.search.api import notify_search
 from protocol import power_levels as pl
 from protocol.errors import MatrixError, forbidden, invalid_param, not_found
 from protocol.event_ids import compute_event_id
 from protocol.events import CREATE, MEMBER, POWER_LEVELS, REDACTION, Event
-from protocol.identifiers import is_valid_user_id
+from protocol.identifiers import is_valid_room_alias, is_valid_user_id, server_name_of
 from protocol.redaction import redact_pdu
 from protocol.room_versions import room_version
+from protocol.signing import sign_event
 
 T = TypeVar("T")
 
 
-class RoomServerService:
+class RoomServerService(FederationInbound):
     def __init__(self, ctx: Context, shard: int) -> None:
         self.ctx = ctx
         self.shard = shard
         self.rooms = RoomCache()
         self._locks = KeyedLock()
+        # Other servers, for rooms we join or serve over federation; made on first use.
+        self.remote: Remote | None = None
 
     async def recover(self) -> None:
         """Make sure this writer has its position row; room state loads on demand."""
@@ -74,23 +90,32 @@ class RoomServerService:
         return self.ctx.router.shard_for("room_server", room_id) == self.shard
 
     async def _commit(
-        self, room: RoomState | None, specs: list[EventSpec], *, room_id: str,
+        self, room: RoomState | None, specs: list[EventSpec | Event], *, room_id: str,
         version_id: str | None = None, prebuilt_create: Event | None = None,
         also: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+        then: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
     ) -> list[Event]:
         """Build, authorise and persist `specs` in order as one transaction; update the cache.
 
-        `also` writes more in the same transaction (it runs first, so its
-        failure leaves nothing behind).
+        An `Event` among `specs` is one already built (by another server) and
+        is only authorised. `also` writes more in the same transaction (it
+        runs first, so its failure leaves nothing behind); `then` runs after
+        the events are written, still inside it.
         """
         version = room.version if room else room_version(version_id or "")
         scratch = room.copy() if room else None
         ts = now_ms()
         batch: list[NewEvent] = []
-        for spec in specs:
-            if prebuilt_create is not None and spec.type == CREATE and scratch is None:
+        for item in specs:
+            if isinstance(item, Event):
+                event = item
+                spec = EventSpec(event.type, event.sender, event.content, event.state_key,
+                                 event.redacts)
+            elif prebuilt_create is not None and item.type == CREATE and scratch is None:
+                spec = item
                 event = prebuilt_create
             else:
+                spec = item
                 event = build_event(scratch, spec, version=version, room_id=room_id,
                                     server_name=self.ctx.server_name,
                                     signing_key=self.ctx.signing_key, now_ms=ts)
@@ -112,6 +137,8 @@ class RoomServerService:
                 creator=scratch.creator, first_seq=base_seq + 1,
                 state_group=room.state_group if room else None, batch=batch, now_ms=ts,
             )
+            if then is not None:
+                await then(conn)
         scratch.state_group = persisted[-1].state_group
         for item in batch:
             if item.applies_redaction:
@@ -284,29 +311,107 @@ class RoomServerService:
             raise invalid_param("Invalid user ID")
 
         async def work() -> str:
-            room = await self._room(room_id)
+            known = await self._known_room(room_id)
+            if known is None or not self._is_resident(known):
+                return await self._membership_elsewhere(
+                    known, room_id, sender, target, action, reason, (extra or {}).get("via", []))
+            room = known
             membership.check_action(room, sender, target, action)
             content = await self._member_content(room, target, action, reason, extra or {})
             current = room.state_event(MEMBER, target)
             if current is not None and current.sender == sender and current.content == content:
                 return current.event_id
             spec = EventSpec(MEMBER, sender, content, target)
+            if action == "invite" and server_name_of(target) != self.ctx.server_name:
+                return await self._invite_remote(room, spec)
             return (await self._commit(room, [spec], room_id=room_id))[0].event_id
 
         return await self._serialised(room_id, work)
 
     async def membership_by_alias(
-        self, alias: str, user_id: str, action: str, reason: str | None
+        self, alias: str, user_id: str, action: str, reason: str | None,
+        via: list[str] | None = None,
     ) -> str:
-        """Join or knock on the room an alias names; returns the room ID."""
-        row = await aliases.lookup(self.ctx.pool, alias)
-        if row is None:
-            raise not_found("Room alias not found")
-        room_id = row["room_id"]
+        """Join or knock on the room an alias names; returns the room ID.
+
+        Another server's alias is resolved with its `/query/directory`, whose
+        servers are the first to ask for the join.
+        """
+        servers: list[str] = []
+        if server_name_of(alias) == self.ctx.server_name:
+            row = await aliases.lookup(self.ctx.pool, alias)
+            if row is None:
+                raise not_found("Room alias not found")
+            room_id = row["room_id"]
+        else:
+            room_id, servers = await remote_membership.resolve_alias(self._remote(), alias)
         await self.ctx.router.call(
-            "room_server", room_id, "update_membership", room_id, user_id, user_id, action, reason
+            "room_server", room_id, "update_membership", room_id, user_id, user_id, action,
+            reason, {"via": [*servers, *(via or [])]},
         )
         return room_id
+
+    # --- membership over federation: our users ------------------------------
+
+    async def _membership_elsewhere(
+        self, room: RoomState | None, room_id: str, sender: str, target: str, action: str,
+        reason: str | None, via: list[str],
+    ) -> str:
+        """Join, knock, or leave (reject an invite, retract a knock) through another server."""
+        current = room.membership(target) if room else None
+        if sender != target or action not in ("join", "knock", "leave") or (
+                action == "leave" and current not in ("invite", "knock")):
+            if room is None:
+                raise not_found("Unknown room")
+            raise forbidden("This server is not in the room")
+        if action == "knock" and current == "knock":
+            return room.state[(MEMBER, target)] if room else ""
+        servers = remote_membership.servers_to_ask(
+            room, room_id, target, via, self.ctx.server_name)
+        if not servers:
+            raise not_found("Unknown room, and no server to ask about it")
+        async with self.ctx.pool.acquire() as conn:
+            content = (await membership.profile_content(conn, target)
+                       if action != "leave" else {})
+        if reason is not None:
+            content["reason"] = reason
+        remote = self._remote()
+        done = await remote_join.handshake(
+            remote, servers, room_id, target, action, content,
+            server_name=self.ctx.server_name, signing_key=self.ctx.signing_key, now_ms=now_ms())
+        if action == "join":
+            try:
+                joined = await remote_join.check_join_answer(remote, done, room_id)
+            except remote_join.BadAnswer as e:
+                raise MatrixError(502, "M_UNKNOWN", f"{done.server}: {e}") from None
+            creator = _empty_room(room_id, joined.events[joined.state[(CREATE, "")]]).creator
+            async with self.ctx.pool.acquire() as conn, conn.transaction():
+                persisted = await outside_room.persist_join(
+                    conn, writer=self.shard, room=room, room_id=room_id, joined=joined,
+                    creator=creator, now_ms=now_ms())
+            await self._after_outside(room_id, joined.join, persisted, room)
+            return joined.join.event_id
+        event = done.event
+        if action == "knock":
+            state = done.answer.get("knock_room_state")
+            # Kept with the event for /sync: the room as the resident describes it.
+            event = Event({**event.pdu, "unsigned": {"knock_room_state": state}},
+                          event.room_version, event.event_id)
+        await self._persist_outside(room, room_id, event, remote_membership.creator_from(
+            done.answer.get("knock_room_state"), event))
+        return event.event_id
+
+    async def _invite_remote(self, room: RoomState, spec: EventSpec) -> str:
+        """Invite another server's user: they co-sign the invite before we persist it."""
+        event = build_event(room, spec, version=room.version, room_id=room.room_id,
+                            server_name=self.ctx.server_name,
+                            signing_key=self.ctx.signing_key, now_ms=now_ms())
+        authorise(room, event)
+        async with self.ctx.pool.acquire() as conn:
+            room_state = await send_join.stripped_state_pdus(conn, room, spec.sender)
+        signed = await remote_membership.exchange_invite(
+            self._remote(), event, room_state)
+        return (await self._commit(room, [signed], room_id=room.room_id))[0].event_id
 
     async def _member_content(
         self, room: RoomState, target: str, action: str, reason: str | None,
@@ -357,6 +462,152 @@ class RoomServerService:
             "INSERT INTO forgotten_rooms (user_id, room_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             user_id, room_id,
         )
+
+    # --- membership over federation: the resident side ---------------------
+
+    def _remote(self) -> Remote:
+        if self.remote is None:
+            # The same client and key fetcher as the inbound room events.
+            effects = self._effects()
+            self.remote = Remote(effects.client, effects.fetch_keys)  # type: ignore[arg-type]
+        return self.remote
+
+    async def _resident_room(self, room_id: str) -> RoomState:
+        """A room this server is in (a local user joined), else 404 for other servers."""
+        room = await self._known_room(room_id)
+        if room is None or not self._is_resident(room):
+            raise not_found("This server is not in the room")
+        return room
+
+    async def _known_room(self, room_id: str) -> RoomState | None:
+        try:
+            return await self._room(room_id)
+        except MatrixError as e:
+            if e.status == 404:
+                return None
+            raise
+
+    def _is_resident(self, room: RoomState) -> bool:
+        return any(server_name_of(u) == self.ctx.server_name for u in room.joined_members())
+
+    async def make_membership(
+        self, room_id: str, user_id: str, kind: str, origin: str, versions: list[str] | None
+    ) -> dict[str, Any]:
+        """make_join / make_leave / make_knock: the template `user_id` should sign."""
+        room = await self._resident_room(room_id)
+        make_join.check_request(room, user_id, origin, versions)
+        content: dict[str, Any] = {}
+        if kind == "join":
+            async with self.ctx.pool.acquire() as conn:
+                authoriser = await membership.restricted_join_authoriser(
+                    conn, room, user_id, self.ctx.server_name)
+            if authoriser:
+                content["join_authorised_via_users_server"] = authoriser
+        return make_join.template(room, user_id, kind, content,
+                                  server_name=self.ctx.server_name,
+                                  signing_key=self.ctx.signing_key, now_ms=now_ms())
+
+    async def send_membership(
+        self, room_id: str, event_id: str, pdu: Any, kind: str, origin: str
+    ) -> dict[str, Any]:
+        """send_join / send_leave / send_knock: accept the signed event, answer the spec's way."""
+        room = await self._resident_room(room_id)
+        event = received_pdu.parse_pdu(pdu, room.version, room_id=room_id, event_id=event_id)
+        received_pdu.check_member_event(event, kind, origin)
+        await received_pdu.check_signed(event, self._remote())
+        authoriser = event.content.get("join_authorised_via_users_server")
+        # A restricted join one of our users authorises needs our signature too.
+        co_sign = (kind == "join" and is_valid_user_id(authoriser)
+                   and server_name_of(authoriser) == self.ctx.server_name)
+        if co_sign:
+            event = Event(sign_event(event.pdu, room.version, self.ctx.server_name,
+                                     self.ctx.signing_key), room.version, event.event_id)
+
+        async def work() -> dict[str, Any]:
+            room = await self._resident_room(room_id)
+            before = dict(room.state)
+            if await self.ctx.pool.fetchval(
+                    "SELECT 1 FROM events WHERE event_id = $1", event.event_id) is None:
+                await self._commit(room, [event], room_id=room_id,
+                                   then=lambda conn: mark_for_forwarding(conn, event.event_id, origin))
+            else:
+                # A retry: answer again from the state as it is now.
+                before = {k: v for k, v in room.state.items() if v != event.event_id}
+            async with self.ctx.pool.acquire() as conn:
+                if kind == "join":
+                    return await send_join.join_response(conn, room, before, event,
+                                                         self.ctx.server_name, co_sign)
+                if kind == "knock":
+                    return {"knock_room_state": await send_join.stripped_state_pdus(conn, room)}
+            return {}
+
+        return await self._serialised(room_id, work)
+
+    async def receive_invite(
+        self, room_id: str, event_id: str, body: Any, origin: str
+    ) -> dict[str, Any]:
+        """`PUT /v2/invite`: check, co-sign and store a remote server's invite of our user."""
+        event, room_state = invite.parse_invite_request(
+            body, room_id, event_id, origin, self.ctx.server_name)
+        target = event.state_key or ""
+        if await self.ctx.pool.fetchval(
+                "SELECT 1 FROM users WHERE user_id = $1 AND NOT deactivated", target) is None:
+            raise not_found("Unknown user")
+        await received_pdu.check_signed(event, self._remote())
+        signed = sign_event(event.pdu, event.room_version, self.ctx.server_name,
+                            self.ctx.signing_key)
+        # Kept with the event for /sync: the room as the inviter describes it.
+        stored = Event({**signed, "unsigned": {"invite_room_state": room_state}},
+                       event.room_version, event.event_id)
+        creator = remote_membership.creator_from(room_state, event)
+
+        async def work() -> dict[str, Any]:
+            room = await self._known_room(room_id)
+            if room is not None and room.version.identifier != event.room_version.identifier:
+                raise invite.invalid("The room's version is not the one we know")
+            done = await self.ctx.pool.fetchval(
+                "SELECT 1 FROM events WHERE event_id = $1", event.event_id)
+            if done is None and room is not None and self._is_resident(room):
+                # A room we are in: its state says more than the inviter's summary.
+                await self._commit(room, [Event(signed, event.room_version, event.event_id)],
+                                   room_id=room_id)
+            elif done is None:
+                await self._persist_outside(room, room_id, stored, creator)
+            return {"event": signed}
+
+        return await self._serialised(room_id, work)
+
+    async def _persist_outside(
+        self, room: RoomState | None, room_id: str, event: Event, creator: str
+    ) -> None:
+        """An invite, knock or leave of a room we are not in, on the state we last knew."""
+        async with self.ctx.pool.acquire() as conn, conn.transaction():
+            persisted = await outside_room.persist_membership(
+                conn, writer=self.shard, room=room, room_id=room_id, event=event,
+                creator=room.creator if room else creator, now_ms=now_ms())
+        await self._after_outside(room_id, event, persisted, room)
+
+    async def _after_outside(
+        self, room_id: str, event: Event, persisted: PersistedEvent, old: RoomState | None
+    ) -> None:
+        self.rooms.drop(room_id)
+        room = await self._room(room_id)
+        before = set(old.joined_members()) if old else set()
+        notify_sync(self.ctx.router, room, [event], [persisted], before)
+
+    async def query_directory(self, alias: str) -> dict[str, Any]:
+        """`/query/directory`: our alias's room and servers that can help join it."""
+        if not is_valid_room_alias(alias) or server_name_of(alias) != self.ctx.server_name:
+            raise not_found("Room alias not found")
+        row = await aliases.lookup(self.ctx.pool, alias)
+        if row is None:
+            raise not_found("Room alias not found")
+        users = await self.ctx.pool.fetch(
+            "SELECT state_key FROM current_state WHERE room_id = $1"
+            " AND type = 'm.room.member' AND membership = 'join'", row["room_id"])
+        servers = {server_name_of(r["state_key"]) for r in users}
+        servers.discard(self.ctx.server_name)
+        return {"room_id": row["room_id"], "servers": [self.ctx.server_name, *sorted(servers)]}
 
     # --- aliases and the directory -------------------------------------------
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from actors.sync.event_access import EventAccess
 from actors.sync.room_access import standing
-from protocol.errors import MatrixError, bad_json, forbidden, invalid_param, not_found
+from protocol.errors import bad_json, forbidden, invalid_param, not_found
 from protocol.identifiers import (
     InvalidIdentifier,
     is_valid_room_id,
@@ -39,10 +39,6 @@ _DIRECTORY_TYPES = (
     "m.room.history_visibility",
     "m.room.create",
 )
-
-
-def remote_directory_unavailable() -> MatrixError:
-    return not_found("Querying other servers' directories is not supported yet")
 
 
 async def resolve_alias(conn: Any, server_name: str, alias: str) -> dict[str, Any]:
@@ -160,7 +156,8 @@ def _plain_topic(content: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _chunk(room_id: str, joined: int, state: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+def room_entry(room_id: str, joined: int, state: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """A room as the directory and room summaries describe it, from its current state."""
     def content(t: str) -> Mapping[str, Any]:
         return state.get(t, {})
 
@@ -193,9 +190,8 @@ def _matches(entry: Mapping[str, Any], q: PublicRoomsQuery) -> bool:
     return True
 
 
-async def public_rooms(conn: Any, server_name: str, q: PublicRoomsQuery) -> dict[str, Any]:
-    if q.server is not None and q.server != server_name:
-        raise remote_directory_unavailable()
+async def public_rooms(conn: Any, q: PublicRoomsQuery) -> dict[str, Any]:
+    """This server's directory (the caller sends other servers' to `remote_directory`)."""
     if q.limit is not None and q.limit < 0:
         raise invalid_param("limit must not be negative")
     limit = min(q.limit if q.limit is not None else DEFAULT_PUBLIC_LIMIT, MAX_PUBLIC_LIMIT)
@@ -223,7 +219,7 @@ async def public_rooms(conn: Any, server_name: str, q: PublicRoomsQuery) -> dict
             content = redact_content(r["type"], content, rv)
         state.setdefault(r["room_id"], {})[r["type"]] = content
     entries = [
-        _chunk(r["room_id"], r["joined"], state.get(r["room_id"], {})) for r in rooms
+        room_entry(r["room_id"], r["joined"], state.get(r["room_id"], {})) for r in rooms
     ]
     # Largest rooms first, then a stable order (spec: the server decides; this is the advice).
     entries = sorted(

@@ -8,6 +8,7 @@ skipped. `end` is left out once the range holds nothing more.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +18,10 @@ from actors.sync.filters import RoomEventFilter, json_query_param, parse_room_ev
 from actors.sync.lazy_state import sender_members
 from actors.sync.room_access import RoomStanding, require_history_access
 from actors.sync.sync_token import RoomToken, parse_pagination_token
-from actors.sync.timeline import ROOM_START, filter_matcher, walk_room
+from actors.sync.timeline import ROOM_START, Walk, filter_matcher, walk_room
 from protocol.errors import invalid_param
+
+Backfill = Callable[[str, int], Awaitable[int]]
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 500
@@ -53,8 +56,11 @@ def checked_limit(limit: int | None, default: int, maximum: int) -> int:
 
 
 async def messages(
-    conn: Any, access: EventAccess, viewer: Viewer, q: MessagesQuery, writer_count: int
+    conn: Any, access: EventAccess, viewer: Viewer, q: MessagesQuery, writer_count: int,
+    backfill: Backfill | None = None,
 ) -> dict[str, Any]:
+    """A page of the room; `backfill(room_id, n)` fetches older history from other
+    servers when a backwards walk reaches the start of what we hold."""
     if q.direction not in ("b", "f"):
         raise invalid_param("dir must be 'b' or 'f'")
     backwards = q.direction == "b"
@@ -79,12 +85,19 @@ async def messages(
         after_seq = start
         upto_seq = bound if bound is not None else await event_store.max_room_seq(conn, q.room_id)
 
-    walk = await walk_room(
-        conn, access, viewer.user_id, q.room_id,
-        after_seq=after_seq, upto_seq=upto_seq, backwards=backwards, want=limit,
-        matches=filter_matcher(event_filter),
-        max_rows=max(_MIN_ROWS, limit * _ROWS_PER_EVENT),
-    )
+    async def walk_range() -> Walk:
+        return await walk_room(
+            conn, access, viewer.user_id, q.room_id,
+            after_seq=after_seq, upto_seq=upto_seq, backwards=backwards, want=limit,
+            matches=filter_matcher(event_filter),
+            max_rows=max(_MIN_ROWS, limit * _ROWS_PER_EVENT),
+        )
+
+    walk = await walk_range()
+    if (backwards and bound is None and walk.exhausted and len(walk.kept) < limit
+            and backfill is not None and await backfill(q.room_id, limit - len(walk.kept))):
+        # Backfilled events take room_seq values below everything we held.
+        walk = await walk_range()
     rows = [r for r, _ in walk.kept]
     fmt = EventFormat()
     out: dict[str, Any] = {

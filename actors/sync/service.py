@@ -21,8 +21,10 @@ from actors.sync import (
     event_store,
     filter_store,
     messages,
+    remote_directory,
     room_state,
     search_support,
+    space_hierarchy,
 )
 from actors.sync.event_access import EventAccess, Viewer
 from actors.sync.filters import holds_nul, parse_sync_filter
@@ -31,7 +33,9 @@ from actors.sync.state_groups import StateGroupReader
 from actors.sync.streams import stream_sources
 from actors.sync.sync_handler import SyncHandler
 from actors.sync.sync_token import parse_sync_token
-from protocol.errors import bad_json, forbidden, not_found
+from federation.client import FederationClient
+from protocol.errors import bad_json, forbidden, invalid_param, not_found
+from protocol.identifiers import is_valid_server_name
 
 # How long a sync waits for the presence shard before going on without it.
 PRESENCE_WAIT_S = 2.0
@@ -50,6 +54,13 @@ class SyncService:
             max_timeout_ms=ctx.config.limits.max_sync_timeout_ms,
             sources=stream_sources(ctx),
         )
+        # Made on first use (tests put a fake here).
+        self.federation: Any = None
+
+    def _federation(self) -> Any:
+        if self.federation is None:
+            self.federation = FederationClient(self.ctx.config)
+        return self.federation
 
     @property
     def writer_count(self) -> int:
@@ -152,8 +163,22 @@ class SyncService:
         query = messages.MessagesQuery(room_id, direction, from_token, to_token, limit, filter)
         async with self.ctx.pool.acquire() as conn:
             return await messages.messages(
-                conn, self.access, Viewer(user_id, device_id), query, self.writer_count
+                conn, self.access, Viewer(user_id, device_id), query, self.writer_count,
+                backfill=self._backfill,
             )
+
+    async def _backfill(self, room_id: str, limit: int) -> int:
+        """Ask the room's server shard for older history from other servers.
+
+        The page is served with what we hold if that fails: older history is
+        a best effort, and the next request asks again.
+        """
+        try:
+            return await self.ctx.router.call(
+                "room_server", room_id, "backfill_history", room_id, limit)
+        except Exception as e:  # noqa: BLE001 - any failure means "no more history now"
+            log.info("backfill of %s failed: %s", room_id, e)
+            return 0
 
     async def context(
         self,
@@ -248,8 +273,33 @@ class SyncService:
             query = directory.parse_public_rooms_body(body, server)
         else:
             query = directory.PublicRoomsQuery(limit=limit, since=since, server=server)
+        if server is not None and server != self.ctx.server_name:
+            if not is_valid_server_name(server):
+                raise invalid_param("Invalid server name")
+            return await remote_directory.public_rooms(self._federation(), server, query)
         async with self.ctx.pool.acquire() as conn:
-            return await directory.public_rooms(conn, self.ctx.server_name, query)
+            return await directory.public_rooms(conn, query)
+
+    async def federation_public_rooms(
+        self, *, limit: int | None = None, since: str | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """GET/POST /_matrix/federation/v1/publicRooms: this server's directory."""
+        if body is not None:
+            query = directory.parse_public_rooms_body(body, None)
+        else:
+            query = directory.PublicRoomsQuery(limit=limit, since=since)
+        async with self.ctx.pool.acquire() as conn:
+            return await directory.public_rooms(conn, query)
+
+    async def federation_hierarchy(
+        self, origin: str, room_id: str, suggested_only: bool
+    ) -> dict[str, Any]:
+        """GET /_matrix/federation/v1/hierarchy/{roomId}."""
+        async with self.ctx.pool.acquire() as conn:
+            return await space_hierarchy.hierarchy(
+                conn, self.ctx.server_name, origin, room_id, suggested_only
+            )
 
     # --- for the search component (search_support.py) --------------------------------
 

@@ -253,14 +253,16 @@ class RoomSyncBuilder:
         """Stripped state for an invite or a knock, ending with the membership event itself.
 
         For a room this server is in, it is read from the state after the
-        membership event. For a remote invite (stored as an outlier without
-        state) it is what the inviting server sent in `unsigned`.
+        membership event. For a room it is not in (a remote invite, a knock
+        through another server) it is what the other server sent, which the
+        room server keeps in the stored event's `unsigned`.
         """
         # Stripped state is its own shape: event_fields and event_format do not apply.
         fmt = EventFormat(include_room_id=False)
         own = (await self.access.serve(self.conn, self.params.viewer, [member_row], fmt))[0]
-        if member_row.state_after is None or member_row.outlier:
-            sent = member_row.pdu.get("unsigned", {})
+        sent = member_row.pdu.get("unsigned", {})
+        if member_row.state_after is None or member_row.outlier or (
+                isinstance(sent, dict) and unsigned_key in sent):
             remote = sent.get(unsigned_key) if isinstance(sent, dict) else None
             events = [stripped_state(e) for e in remote or [] if is_valid_stripped_state(e)]
             return [*events, stripped_state(own)]

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 from actors.context import Context, now_ms
+from actors.federation_sender.api import queue_edu, remote_servers_in_room
 from actors.membership_reads import is_joined, joined_members
 from actors.sync.api import notify_stream
 from actors.timer_heap import TimerHeap
@@ -41,6 +42,8 @@ STREAM = "typing"
 log = logging.getLogger("dendray.typing")
 # Timeouts longer than this are cut: a client that crashed stops "typing" soon.
 MAX_TIMEOUT_MS = 120_000
+# An EDU carries no timeout: a remote user types until told otherwise or this passes.
+REMOTE_TIMEOUT_MS = 30_000
 
 
 def wall_clock_us() -> int:
@@ -100,11 +103,21 @@ class TypingService:
         async with self.ctx.pool.acquire() as conn:
             if not await is_joined(conn, room_id, user_id):
                 raise forbidden("You are not joined to this room")
+            servers = await remote_servers_in_room(conn, room_id, self.ctx.server_name)
         if typing:
             self.start(room_id, user_id, self._clock_ms() + min(timeout, MAX_TIMEOUT_MS))
         else:
             self.stop(room_id, user_id)
+        queue_edu(self.ctx.router, servers, "m.typing",
+                  {"room_id": room_id, "user_id": user_id, "typing": typing})
         return {}
+
+    async def remote_typing(self, room_id: str, user_id: str, typing: bool) -> None:
+        """An `m.typing` EDU (checked by the federation sender: the user is joined)."""
+        if typing:
+            self.start(room_id, user_id, self._clock_ms() + REMOTE_TIMEOUT_MS)
+        else:
+            self.stop(room_id, user_id)
 
     # --- state changes ----------------------------------------------------------
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from ingress.auth import Requester, require_user, require_user_rate_limited
 from ingress.body import json_body, optional_json_body
@@ -119,17 +119,21 @@ async def join_room_by_id(
 
 
 async def _join_or_knock(
-    action: str, target: str, body: dict[str, Any], requester: Requester, services: Services
+    action: str, target: str, body: dict[str, Any], requester: Requester, services: Services,
+    via: list[str],
 ) -> dict[str, Any]:
+    """`via` (and the deprecated `server_name`) name servers to join a remote room through."""
     reason = _reason(body)
     if target.startswith("#"):
         if not is_valid_room_alias(target):
             raise invalid_param("Invalid room alias")
         room_id = await services.router.call(
-            "room_server", target, "membership_by_alias", target, requester.user_id, action, reason
+            "room_server", target, "membership_by_alias", target, requester.user_id, action,
+            reason, via,
         )
         return {"room_id": room_id}
-    await _membership(services, target, requester, requester.user_id, action, reason)
+    await _membership(services, target, requester, requester.user_id, action, reason,
+                      {"via": via})
     return {"room_id": target}
 
 
@@ -137,20 +141,26 @@ async def _join_or_knock(
 async def join(
     room_id_or_alias: str,
     body: dict[str, Any] = Depends(optional_json_body),
+    via: list[str] = Query([]),
+    server_name: list[str] = Query([]),
     requester: Requester = Depends(require_user_rate_limited),
     services: Services = Depends(get_services),
 ) -> dict[str, Any]:
-    return await _join_or_knock("join", room_id_or_alias, body, requester, services)
+    return await _join_or_knock("join", room_id_or_alias, body, requester, services,
+                                [*via, *server_name])
 
 
 @router.post("/knock/{room_id_or_alias}")
 async def knock(
     room_id_or_alias: str,
     body: dict[str, Any] = Depends(optional_json_body),
+    via: list[str] = Query([]),
+    server_name: list[str] = Query([]),
     requester: Requester = Depends(require_user_rate_limited),
     services: Services = Depends(get_services),
 ) -> dict[str, Any]:
-    return await _join_or_knock("knock", room_id_or_alias, body, requester, services)
+    return await _join_or_knock("knock", room_id_or_alias, body, requester, services,
+                                [*via, *server_name])
 
 
 @router.post("/rooms/{room_id}/leave")

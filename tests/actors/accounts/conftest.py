@@ -11,6 +11,7 @@ from actors.accounts.service import AccountsService
 from actors.context import Context
 from dendray.config import Config
 from tests.actors.accounts.helpers import SHARDS, Accounts, FakeRouter, make_config
+from tests.actors.fake_federation import FakeFederation
 
 
 @pytest.fixture
@@ -24,6 +25,8 @@ def build(db_pool) -> Callable[..., Any]:
                       signing_key=None)
         router.shards = [AccountsService(ctx, shard) for shard in range(SHARDS)]
         for service in router.shards:
+            # Never the network: remote users' servers are unreachable unless a test says.
+            service.federation = FakeFederation()
             await service.recover()
         return Accounts(router, config)
 

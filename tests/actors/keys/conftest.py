@@ -21,6 +21,7 @@ from actors.sync.service import SyncService
 from actors.sync.stream_device_lists import DeviceListsSource
 from protocol.signing import generate_signing_key
 from tests.actors.accounts.helpers import make_config, register, unique
+from tests.actors.fake_federation import FakeFederation
 from tests.actors.keys.helpers import ClientDevice
 
 
@@ -78,6 +79,9 @@ async def stack(db_pool) -> AsyncIterator[Stack]:
     }
     # Only the stream under test: the other streams' components are not in this stack.
     services["sync"].handler.sources = (DeviceListsSource(ctx),)
+    # Never the network: other servers are unreachable unless a test says.
+    for name in ("keys", "accounts", "sync"):
+        services[name].federation = FakeFederation()
     for service in services.values():
         await service.recover()
     router.services = services

@@ -20,6 +20,9 @@ class FakeRouter:
     def __init__(self) -> None:
         self.notified: list[tuple[Any, ...]] = []
 
+    def shard_count(self, component: str) -> int:
+        return 1
+
     def shard_for(self, component: str, key: str) -> int:
         return shard_of(key, 1)
 

@@ -18,6 +18,7 @@ from actors.sync.service import SyncService
 from dendray.config import Config
 from protocol.signing import generate_signing_key
 from sharding.hashing import shard_of
+from tests.actors.fake_federation import FakeFederation
 
 
 class LoopbackRouter:
@@ -50,6 +51,8 @@ async def services(db_pool) -> AsyncIterator[tuple[RoomServerService, SyncServic
     rs = RoomServerService(ctx, shard=0)
     await rs.recover()
     sync = SyncService(ctx, shard=0)
+    # Never the network: other servers are unreachable unless a test says.
+    sync.federation = FakeFederation()
     await sync.recover()
     router.sync = sync
     yield rs, sync

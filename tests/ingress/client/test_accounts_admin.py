@@ -8,6 +8,8 @@ import secrets
 
 import httpx
 
+from tests.e2e_server import SERVER_NAME
+
 URL = "/_synapse/admin/v1/register"
 
 
@@ -26,10 +28,10 @@ def test_shared_secret_registration(server) -> None:
         "nonce": nonce, "username": username, "password": "pw", "admin": True,
         "mac": mac(secret, nonce, username, "pw", True)})
     assert r.status_code == 200, r.text
-    assert r.json()["user_id"] == f"@{username}:test.local"
+    assert r.json()["user_id"] == f"@{username}:{SERVER_NAME}"
     who = httpx.get(f"{server.client_url}/_matrix/client/v3/account/whoami",
                     headers={"Authorization": f"Bearer {r.json()['access_token']}"})
-    assert who.json()["user_id"] == f"@{username}:test.local"
+    assert who.json()["user_id"] == f"@{username}:{SERVER_NAME}"
 
 
 def test_wrong_mac_is_refused_and_spends_the_nonce(server) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from tests.clients import Account, auth_headers, register
+from tests.e2e_server import SERVER_NAME
 from tests.openapi import assert_matches
 
 V3 = "/_matrix/client/v3"
@@ -110,7 +111,7 @@ def test_profile_get_set_and_forbidden(server) -> None:
     r = httpx.delete(f"{base}/org.example.role", headers=auth_headers(alice))
     assert r.status_code == 200
     assert httpx.get(base).json() == {"displayname": "Alice"}
-    r = httpx.get(f"{server.client_url}{V3}/profile/@nobody:test.local")
+    r = httpx.get(f"{server.client_url}{V3}/profile/@nobody:{SERVER_NAME}")
     assert (r.status_code, r.json()["errcode"]) == (404, "M_NOT_FOUND")
 
 

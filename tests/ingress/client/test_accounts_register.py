@@ -7,6 +7,7 @@ import secrets
 import httpx
 
 from tests.clients import auth_headers, register
+from tests.e2e_server import SERVER_NAME
 from tests.openapi import assert_matches
 
 V3 = "/_matrix/client/v3"
@@ -27,7 +28,7 @@ def test_register_with_dummy_auth(server) -> None:
     assert r.status_code == 200, r.text
     done = r.json()
     assert_matches("registration.yaml", "/register", "post", 200, done)
-    assert done["user_id"] == f"@{localpart}:test.local"
+    assert done["user_id"] == f"@{localpart}:{SERVER_NAME}"
     who = httpx.get(f"{server.client_url}{V3}/account/whoami",
                     headers={"Authorization": f"Bearer {done['access_token']}"})
     assert who.json() == {"user_id": done["user_id"], "device_id": done["device_id"],

@@ -6,6 +6,7 @@ import secrets
 
 import httpx
 
+from tests.e2e_server import SERVER_NAME
 from tests.ingress.client.sync_client import V3, Client, fresh_account
 from tests.openapi import assert_matches
 
@@ -13,7 +14,7 @@ from tests.openapi import assert_matches
 def test_aliases_and_public_rooms(server) -> None:
     alice = Client(server, fresh_account(server, "alice"))
     local = f"dir{secrets.token_hex(4)}"
-    alias = f"#{local}:test.local"
+    alias = f"#{local}:{SERVER_NAME}"
     room = alice.create_room(room_alias_name=local, preset="public_chat", visibility="public",
                              name=f"Directory {local}", topic="listed")
     anonymous = httpx.Client(base_url=server.client_url + V3, timeout=30)
@@ -21,8 +22,8 @@ def test_aliases_and_public_rooms(server) -> None:
     resolved = anonymous.get(f"/directory/room/{alias.replace('#', '%23')}")
     assert resolved.status_code == 200, resolved.text
     assert_matches("directory.yaml", "/directory/room/{roomAlias}", "get", 200, resolved.json())
-    assert resolved.json() == {"room_id": room, "servers": ["test.local"]}
-    missing = anonymous.get("/directory/room/%23missing:test.local")
+    assert resolved.json() == {"room_id": room, "servers": [SERVER_NAME]}
+    missing = anonymous.get(f"/directory/room/%23missing:{SERVER_NAME}")
     assert missing.status_code == 404 and missing.json()["errcode"] == "M_NOT_FOUND"
     bad = anonymous.get("/directory/room/nonsense")
     assert bad.status_code == 400 and bad.json()["errcode"] == "M_INVALID_PARAM"
@@ -37,7 +38,7 @@ def test_aliases_and_public_rooms(server) -> None:
     assert listed.json() == {"visibility": "public"}
     assert_matches("list_public_rooms.yaml", "/directory/list/room/{roomId}", "get", 200,
                    listed.json())
-    assert anonymous.get("/directory/list/room/!unknown:test.local").status_code == 404
+    assert anonymous.get(f"/directory/list/room/!unknown:{SERVER_NAME}").status_code == 404
 
     page = anonymous.get("/publicRooms", params={"limit": 50})
     assert page.status_code == 200

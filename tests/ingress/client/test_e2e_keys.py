@@ -10,6 +10,7 @@ from typing import Any
 
 from protocol.signing import sign_json
 from tests.actors.keys.helpers import ClientDevice, CrossSigning, public
+from tests.e2e_server import SERVER_NAME
 from tests.ingress.client.sync_client import Client, fresh_account
 from tests.openapi import assert_matches
 
@@ -157,7 +158,7 @@ def test_key_backup_crud(server) -> None:
     version = created["version"]
     data = {"first_message_index": 1, "forwarded_count": 0, "is_verified": False,
             "session_data": {"ephemeral": "e", "ciphertext": "c", "mac": "m"}}
-    room = "!somewhere:test.local"
+    room = f"!somewhere:{SERVER_NAME}"
     r = alice.http.put(f"/room_keys/keys/{room}/sess1", params={"version": version}, json=data)
     assert r.status_code == 200, r.text
     assert_matches(spec, "/room_keys/keys/{roomId}/{sessionId}", "put", 200, r.json())
@@ -212,3 +213,23 @@ def test_logging_out_removes_the_devices_keys(server) -> None:
     post(alice, "/logout", {})
     assert query(bob, alice.user_id)["device_keys"][alice.user_id] == {}
     assert alice.user_id in bob.sync(since=since)["device_lists"]["changed"]
+
+
+def test_concurrent_claims_never_hand_out_a_one_time_key_twice(server) -> None:
+    alice, alice_dev = keyed(server, "alice")
+    claimers = [keyed(server, f"claimer{i}")[0] for i in range(4)]
+    one_time_keys = alice_dev.one_time_keys(20)
+    fallback_keys = alice_dev.one_time_keys(1, fallback=True)
+    upload(alice, {"device_keys": alice_dev.device_keys(), "one_time_keys": one_time_keys,
+                   "fallback_keys": fallback_keys})
+    claim = {"one_time_keys": {alice.user_id: {alice_dev.device_id: "signed_curve25519"}}}
+
+    def claim_many(client: Client) -> list[str]:
+        return [next(iter(post(client, "/keys/claim", claim)["one_time_keys"][alice.user_id]
+                          [alice_dev.device_id])) for _ in range(8)]
+
+    with concurrent.futures.ThreadPoolExecutor(len(claimers)) as pool:
+        key_ids = [k for keys in pool.map(claim_many, claimers) for k in keys]
+    handed_out = [k for k in key_ids if k in one_time_keys]
+    assert sorted(handed_out) == sorted(one_time_keys), "each one-time key exactly once"
+    assert [k for k in key_ids if k not in one_time_keys] == [next(iter(fallback_keys))] * 12

@@ -28,6 +28,7 @@ import pytest
 import yaml
 
 from tests.clients import Account, auth_headers, register
+from tests.e2e_server import SERVER_NAME
 from tests.ingress.client.sync_client import Client
 from tests.openapi import CLIENT_SERVER, assert_matches, response_schema
 
@@ -87,7 +88,7 @@ def world(server: Any) -> Iterator[World]:
     since = a.sync()["next_batch"]
     a.send(room, "after the token")
     yield World(server.client_url, server, alice, bob, carol, room,
-                f"#{alias_name}:test.local", private_room, knock_room, message, since)
+                f"#{alias_name}:{SERVER_NAME}", private_room, knock_room, message, since)
     a.http.close()
     b.http.close()
 
@@ -286,7 +287,7 @@ def set_displayname(w: World) -> httpx.Response:
 @case("profile.yaml", "/profile/{userId}/{keyName}", "put")
 def set_avatar_url(w: World) -> httpx.Response:
     return w.call(w.bob, "PUT", f"{V3}/profile/{w.bob.user_id}/avatar_url",
-                  json_body={"avatar_url": "mxc://test.local/avatar"})
+                  json_body={"avatar_url": f"mxc://{SERVER_NAME}/avatar"})
 
 
 @case("profile.yaml", "/profile/{userId}/{keyName}", "put")
@@ -298,7 +299,7 @@ def set_custom_profile_field(w: World) -> httpx.Response:
 @case("profile.yaml", "/profile/{userId}", "get")
 def get_profile(w: World) -> httpx.Response:
     r = w.call(None, "GET", f"{V3}/profile/{w.bob.user_id}")
-    assert r.json()["avatar_url"] == "mxc://test.local/avatar"
+    assert r.json()["avatar_url"] == f"mxc://{SERVER_NAME}/avatar"
     return r
 
 
@@ -541,7 +542,7 @@ def joined_rooms(w: World) -> httpx.Response:
 
 @case("directory.yaml", "/directory/room/{roomAlias}", "put")
 def create_alias(w: World) -> httpx.Response:
-    w.notes["alias"] = f"#extra{secrets.token_hex(4)}:test.local"
+    w.notes["alias"] = f"#extra{secrets.token_hex(4)}:{SERVER_NAME}"
     return w.call(w.alice, "PUT", f"{V3}/directory/room/{w.notes['alias']}",
                   json_body={"room_id": w.room})
 
@@ -719,7 +720,7 @@ def test_admin_shared_secret_registration(world: World) -> None:
         "nonce": nonce, "username": username, "password": PASSWORD,
         "mac": hmac.new(secret.encode(), message, hashlib.sha1).hexdigest()})
     assert r.status_code == 200, r.text
-    assert r.json()["user_id"] == f"@{username}:test.local" and r.json()["access_token"]
+    assert r.json()["user_id"] == f"@{username}:{SERVER_NAME}" and r.json()["access_token"]
 
 
 # ---------------------------------------------------------------------------
@@ -849,7 +850,7 @@ ROOM_PATHS = [
 
 
 @pytest.mark.parametrize(("method", "path"), ROOM_PATHS)
-@pytest.mark.parametrize("bad_room", ["not-a-room", "!nocolon:", "@user:test.local"])
+@pytest.mark.parametrize("bad_room", ["not-a-room", "!nocolon:", f"@user:{SERVER_NAME}"])
 def test_malformed_room_id_in_path_is_400(
     world: World, method: str, path: str, bad_room: str
 ) -> None:
@@ -916,7 +917,7 @@ BODIES: list[tuple[str, str, str, dict[str, Any]]] = [
     ("join", "POST", "/join/{room}", {"reason": "str"}),
     ("leave", "POST", "/rooms/{room}/leave", {"reason": "str"}),
     ("redact", "PUT", "/rooms/{room}/redact/{event}/{txn}", {"reason": "str"}),
-    ("alias", "PUT", "/directory/room/#wrong{txn}:test.local", {"room_id": "str"}),
+    ("alias", "PUT", "/directory/room/#wrong{txn}:" + SERVER_NAME, {"room_id": "str"}),
     ("visibility", "PUT", "/directory/list/room/{room}", {"visibility": "str"}),
     ("publicRooms", "POST", "/publicRooms", {
         "limit": "int", "since": "str", "filter": "dict", "include_all_networks": "bool",
@@ -941,10 +942,10 @@ BODIES: list[tuple[str, str, str, dict[str, Any]]] = [
     ("profile", "PUT", "/profile/{user}/displayname", {"displayname": "str"}),
 ]
 VALID = {
-    "createRoom": {}, "invite": {"user_id": "@nobody:test.local"},
-    "kick": {"user_id": "@nobody:test.local"}, "ban": {"user_id": "@nobody:test.local"},
-    "unban": {"user_id": "@nobody:test.local"}, "join": {}, "leave": {}, "redact": {},
-    "alias": {"room_id": "!x:test.local"}, "visibility": {"visibility": "public"},
+    "createRoom": {}, "invite": {"user_id": f"@nobody:{SERVER_NAME}"},
+    "kick": {"user_id": f"@nobody:{SERVER_NAME}"}, "ban": {"user_id": f"@nobody:{SERVER_NAME}"},
+    "unban": {"user_id": f"@nobody:{SERVER_NAME}"}, "join": {}, "leave": {}, "redact": {},
+    "alias": {"room_id": f"!x:{SERVER_NAME}"}, "visibility": {"visibility": "public"},
     "publicRooms": {}, "user_directory": {"search_term": "x"}, "filter": {},
     "login": {"type": "m.login.password", "password": "wrong",
               "identifier": {"type": "m.id.user", "user": "nobody"}},

@@ -44,6 +44,8 @@ from nio import (
     SyncResponse,
 )
 
+from tests.e2e_server import SERVER_NAME
+
 PASSWORD = "correct horse battery staple"
 
 
@@ -55,7 +57,7 @@ async def _new_user(server: Any, name: str) -> AsyncClient:
     registered = await registrar.register(localpart, PASSWORD, device_name="nio register")
     await registrar.close()
     assert isinstance(registered, RegisterResponse), registered
-    assert registered.user_id == f"@{localpart}:test.local"
+    assert registered.user_id == f"@{localpart}:{SERVER_NAME}"
 
     client = AsyncClient(server.client_url, registered.user_id, config=config)
     logged_in = await client.login(PASSWORD, device_name="nio journey")

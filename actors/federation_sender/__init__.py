@@ -1,0 +1,1 @@
+"""The federation sender: per-destination queues of PDUs and EDUs, sent as transactions."""

@@ -1,0 +1,1 @@
+"""Benchmarks of dendray, side by side with Synapse (see RESULTS.md)."""
